@@ -1,0 +1,1 @@
+"""The `ftui` subcommands, one module per area, imported lazily by `ftui.cli`."""

@@ -1,0 +1,1 @@
+"""Pure logic: formats, validation, tokens, split, metrics, costs. No Textual, no network."""

@@ -1,0 +1,1 @@
+"""Async I/O: the run store, event logs, training backends. No Textual."""

@@ -1,0 +1,41 @@
+"""The layering rules hold: core never pulls in the UI, heavy ML libraries stay out of light paths."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+
+import pytest
+
+HEAVY = ("torch", "transformers", "trl", "peft", "bitsandbytes", "openai")
+
+
+def _loaded_modules(statement: str) -> set[str]:
+    code = f"import sys; {statement}; print('\\n'.join(sorted(sys.modules)))"
+    out = subprocess.run(
+        [sys.executable, "-c", code], check=True, capture_output=True, text=True
+    ).stdout
+    return set(out.split())
+
+
+@pytest.mark.parametrize(
+    "module",
+    ["ftui.core.findings", "ftui.core.events", "ftui.core.validate", "ftui.core.reader"],
+)
+def test_core_modules_load_no_ui_and_no_ml(module: str) -> None:
+    loaded = _loaded_modules(f"import {module}")
+    assert not any(m == "textual" or m.startswith("textual.") for m in loaded)
+    assert not any(m.split(".")[0] in HEAVY for m in loaded)
+
+
+def test_cli_entry_point_is_light() -> None:
+    loaded = _loaded_modules("import ftui.cli")
+    assert "textual" not in loaded
+    assert not any(m.split(".")[0] in HEAVY for m in loaded)
+
+
+def test_import_contracts_hold() -> None:
+    pytest.importorskip("importlinter")
+    code = "import sys; from importlinter.cli import lint_imports; sys.exit(lint_imports(no_cache=True))"
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
+    assert result.returncode == 0, result.stdout + result.stderr
