@@ -1,0 +1,409 @@
+"""One run's page: what it trained (config, dataset), how it went (metrics, curves, events), and
+what it left (artifacts).
+
+History comes from the store; a run still going is then followed with `EventTailer` from the
+store's offset, and every batch is also indexed into the store, so what the page shows live is what
+it shows when opened again later.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from dataclasses import dataclass
+from datetime import datetime
+from pathlib import Path
+from typing import Any, ClassVar
+
+from rich.markup import escape
+from textual import on, work
+from textual.app import ComposeResult
+from textual.containers import Horizontal, Vertical, VerticalScroll
+from textual.screen import Screen
+from textual.widgets import Footer, Log, Static
+from textual.worker import Worker, WorkerState
+
+from ftui.services.runs import format_cost, format_duration, format_metric, run_epochs
+from ftui.services.store import MetricSummary, Run, RunStore
+from ftui.tui.commands import command
+from ftui.tui.widgets.config_diff import flatten_config, show_value
+from ftui.tui.widgets.loss_chart import LossChart
+
+CHART_POINTS = 400  # about one point per terminal column
+EVENTS_SHOWN = 5_000
+REDRAW_INTERVAL = 0.5  # a live chart redraws at most this often
+
+
+def metric_groups(names: list[str]) -> list[tuple[str, list[str]]]:
+    """Metric names grouped for the chart: losses first, then accuracy, learning rate, the rest."""
+    groups: list[tuple[str, list[str]]] = []
+    taken: set[str] = set()
+    for title, test in (
+        ("loss", lambda n: "loss" in n),
+        ("accuracy", lambda n: "accuracy" in n),
+        ("learning rate", lambda n: n in ("learning_rate", "lr")),
+    ):
+        members = [name for name in names if name not in taken and test(name)]
+        if members:
+            groups.append((title, members))
+            taken.update(members)
+    for name in names:
+        if name not in taken:
+            groups.append((name, [name]))
+    return groups
+
+
+def event_line(event: dict[str, Any]) -> str:
+    """One non-metric event as one line of the events log."""
+    ts = event.get("ts")
+    clock = (
+        datetime.fromtimestamp(ts).strftime("%Y-%m-%d %H:%M:%S")
+        if isinstance(ts, int | float)
+        else "-"
+    )
+    kind = event.get("type")
+    if kind == "log":
+        return f"{clock}  {event.get('level', 'info')!s:<7} {event.get('message', '')}"
+    if kind == "status":
+        detail = event.get("error") or event.get("message")
+        return f"{clock}  status  → {event.get('status')}" + (f": {detail}" if detail else "")
+    if kind == "checkpoint":
+        return f"{clock}  ckpt    step {event.get('step')}: {event.get('path')}"
+    if kind == "artifact":
+        where = event.get("model_id") or event.get("path")
+        return f"{clock}  output  {event.get('kind')}: {where}"
+    return f"{clock}  {kind}"
+
+
+@dataclass
+class RunPageData:
+    run: Run
+    series: dict[str, list[tuple[int, float]]]
+    summary: dict[str, MetricSummary]
+    events: list[dict[str, Any]]
+    artifacts: list[dict[str, Any]]
+    dataset_state: str
+
+
+@dataclass
+class RunPageResult:
+    """What the page was closed for: nothing, or a dataset to open in the Data section."""
+
+    open_dataset: Path | None = None
+    changed: bool = False  # the run was deleted or archived: the list should reload
+
+
+def load_page_data(store: RunStore, run_id: str) -> RunPageData:
+    store.ingest_events(run_id)
+    run = store.get_run(run_id)
+    return RunPageData(
+        run=run,
+        series=store.metrics(run.id, max_points=CHART_POINTS),
+        summary=store.metric_summary(run.id),
+        events=store.events(run.id, limit=EVENTS_SHOWN),
+        artifacts=store.artifacts(run.id),
+        dataset_state=store.dataset_state(run.id),
+    )
+
+
+def short_path(path: Path, base: Path) -> str:
+    """`path` relative to `base` (the ftui home) when inside it: shorter, and says where it is."""
+    try:
+        return str(path.relative_to(base))
+    except ValueError:
+        return str(path)
+
+
+def describe_summary(run: Run, now: float | None = None) -> str:
+    rows = [
+        ("status", run.status + (" (archived)" if run.archived else "")),
+        ("backend", run.backend),
+        ("base model", run.base_model),
+        ("created", datetime.fromtimestamp(run.created_at).strftime("%Y-%m-%d %H:%M")),
+        ("duration", format_duration(run.duration(now))),
+        ("cost", format_cost(run.cost_usd)),
+    ]
+    if run.last_step is not None:
+        progress = f"{run.last_step}" + (f" / {run.max_steps}" if run.max_steps else "")
+        rows.append(("step", progress))
+    epochs = run_epochs(run)
+    if epochs is not None:
+        rows.append(("epochs", f"{epochs:g}"))
+    if run.output_model:
+        rows.append(("output model", run.output_model))
+    if run.adapter_path:
+        rows.append(("adapter", short_path(Path(run.adapter_path), run.run_dir.parent.parent)))
+    if run.error:
+        rows.append(("error", f"[b $error]{escape(run.error)}[/]"))
+        return "\n".join(f"[dim]{k:<12}[/] {v if k == 'error' else escape(v)}" for k, v in rows)
+    return "\n".join(f"[dim]{key:<12}[/] {escape(value)}" for key, value in rows)
+
+
+def describe_dataset(run: Run, state: str) -> str:
+    lines = []
+    for label, record in (("train", run.dataset), ("validation", run.validation_dataset)):
+        if record is None:
+            continue
+        facts = [record.format or "unknown format"]
+        if record.examples is not None:
+            facts.append(f"{record.examples:,} examples")
+        if record.tokens is not None:
+            facts.append(f"{record.tokens:,} tokens")
+        lines.append(f"[dim]{label:<12}[/] {escape(record.name)}")
+        lines.append(f"{'':<12} {escape(', '.join(facts))}")
+        lines.append(f"[dim]{'':<12} sha256 {record.sha256[:16]}…[/]")
+        lines.append(f"[dim]{'':<12} in {escape(str(record.path.parent))}[/]")
+    if not lines:
+        return "[dim]no dataset recorded[/]"
+    if state == "changed":
+        lines.append("[b $warning]the file changed since this run used it (sha256 differs)[/]")
+    elif state == "missing":
+        lines.append("[b $warning]the file is gone[/]")
+    else:
+        lines.append("[dim]o: open it in the Data section[/]")
+    return "\n".join(lines)
+
+
+def describe_metrics(summary: dict[str, MetricSummary]) -> str:
+    if not summary:
+        return "[dim]no metrics yet[/]"
+    lines = [f"[dim]{'metric':<20} {'last':>9} {'min':>9} {'at step':>8}[/]"]
+    for name, item in summary.items():
+        shown = name if len(name) <= 20 else name[:19] + "…"
+        lines.append(
+            f"{escape(shown):<20} {format_metric(item.last):>9} "
+            f"{format_metric(item.min):>9} {item.min_step:>8}"
+        )
+    return "\n".join(lines)
+
+
+def describe_config(config: dict[str, Any]) -> str:
+    flat = flatten_config(config)
+    if not flat:
+        return "[dim]empty[/]"
+    width = min(28, max(len(key) for key in flat))
+    return "\n".join(
+        f"[dim]{escape(key):<{width}}[/] {escape(show_value(value))}" for key, value in flat.items()
+    )
+
+
+def describe_artifacts(artifacts: list[dict[str, Any]]) -> str:
+    if not artifacts:
+        return "[dim]none yet[/]"
+    return "\n".join(escape(event_line(event)) for event in artifacts)
+
+
+class RunScreen(Screen[RunPageResult]):
+    """A run's page. Dismisses with a `RunPageResult`."""
+
+    COMMAND_GROUP = "Run"
+    DEFAULT_CSS = """
+    RunScreen #run-title { height: 1; padding: 0 1; background: $panel; text-style: bold; }
+    RunScreen #run-body { height: 1fr; }
+    RunScreen #run-side { width: 60; min-width: 40; border-right: solid $panel; }
+    RunScreen .run-heading { margin-top: 1; padding: 0 1; text-style: bold; color: $accent; }
+    RunScreen .run-block { padding: 0 1; }
+    RunScreen #run-main { width: 1fr; }
+    RunScreen #run-chart { height: 1fr; }
+    RunScreen #run-events { height: 12; border-top: solid $panel; }
+    """
+    BINDINGS: ClassVar = [
+        command("escape,q", "close", "Back", "Back to the list of runs.", show=True),
+        command(
+            "o",
+            "open_dataset",
+            "Open dataset",
+            "Open the run's dataset in the Data section.",
+            show=True,
+        ),
+        command("m", "next_metrics", "Metrics", "Chart the next group of metrics.", show=True),
+        command("e", "export", "Export", "Export the run (record, metrics, events) as JSON."),
+        command("a", "archive", "Archive", "Archive the run, or bring it back; asks first."),
+        command("d", "delete", "Delete", "Delete the run and its files; asks first."),
+        command("r", "reload", "Reload", "Read the run again from its event log."),
+    ]
+
+    def __init__(self, store: RunStore, run_id: str, *, now: float | None = None) -> None:
+        super().__init__()
+        self.store = store
+        self.run_id = run_id
+        self.now = now  # a fixed clock for durations (tests); None: the real one
+        self.data: RunPageData | None = None
+        self.group_index = 0
+        self._chart_dirty = False
+        self._tailing = False
+        self._changed = False
+        self.live_events = 0  # events received from the tailer (not from history)
+
+    def compose(self) -> ComposeResult:
+        yield Static(f"Run {self.run_id} · loading…", id="run-title", markup=False)
+        with Horizontal(id="run-body"):
+            with VerticalScroll(id="run-side"):
+                yield Static("Run", classes="run-heading")
+                yield Static("", id="run-summary", classes="run-block")
+                yield Static("Dataset", classes="run-heading")
+                yield Static("", id="run-dataset", classes="run-block")
+                yield Static("Metrics", classes="run-heading")
+                yield Static("", id="run-metrics", classes="run-block")
+                yield Static("Artifacts", classes="run-heading")
+                yield Static("", id="run-artifacts", classes="run-block")
+                yield Static("Config", classes="run-heading")
+                yield Static("", id="run-config", classes="run-block")
+            with Vertical(id="run-main"):
+                yield LossChart(id="run-chart")
+                yield Log(id="run-events", highlight=False)
+        yield Footer(compact=True)
+
+    def on_mount(self) -> None:
+        self.set_interval(REDRAW_INTERVAL, self._redraw_if_dirty)
+        self.load()
+
+    # -- loading --------------------------------------------------------------------------------
+
+    @work(thread=True, exclusive=True, group="run-load", exit_on_error=False)
+    def load(self) -> RunPageData:
+        return load_page_data(self.store, self.run_id)
+
+    @on(Worker.StateChanged)
+    def _worker_changed(self, event: Worker.StateChanged) -> None:
+        worker = event.worker
+        if worker.group == "run-load":
+            if event.state == WorkerState.SUCCESS and isinstance(worker.result, RunPageData):
+                self.show(worker.result)
+            elif event.state == WorkerState.ERROR:
+                self.query_one("#run-title", Static).update(
+                    f"Run {self.run_id}: could not be read ({worker.error})"
+                )
+        elif worker.group == "run-action" and event.state == WorkerState.ERROR:
+            self.notify(str(worker.error), title="Run", severity="error")
+
+    def show(self, data: RunPageData) -> None:
+        self.data = data
+        run = data.run
+        self.run_id = run.id
+        follow = not run.is_terminal and not self._tailing
+        if follow:
+            self._tailing = True
+            self.tail(run.events_path, run.events_offset)
+        self._show_title()
+        self.query_one("#run-summary", Static).update(describe_summary(run, self.now))
+        self.query_one("#run-dataset", Static).update(describe_dataset(run, data.dataset_state))
+        self.query_one("#run-metrics", Static).update(describe_metrics(data.summary))
+        self.query_one("#run-artifacts", Static).update(describe_artifacts(data.artifacts))
+        self.query_one("#run-config", Static).update(describe_config(run.config))
+        log = self.query_one("#run-events", Log)
+        log.clear()
+        log.write_lines([event_line(event) for event in data.events])
+        self._draw_chart()
+        self.refresh_bindings()
+
+    def _show_title(self) -> None:
+        if self.data is None:
+            return
+        run = self.data.run
+        live = " · live" if self._tailing else ""
+        title = f"Run {run.id} · {run.status}{live} · {run.backend} · {run.base_model}"
+        self.query_one("#run-title", Static).update(title)
+
+    # -- following a live run -------------------------------------------------------------------
+
+    @work(exclusive=True, group="run-tail", exit_on_error=False)
+    async def tail(self, path: Path, offset: int) -> None:
+        from ftui.core.events import is_terminal
+        from ftui.services.eventlog import EventTailer
+
+        tailer = EventTailer(path, offset=offset, poll_interval=0.2)
+        async for batch in tailer.batches():
+            finished = False
+            lines = []
+            for event in batch:
+                self.live_events += 1
+                kind = event.get("type")
+                if kind == "metric":
+                    self._add_metric_event(event)
+                    continue
+                lines.append(event_line(event))
+                if kind == "status" and is_terminal(str(event.get("status"))):
+                    finished = True
+            if lines:
+                self.query_one("#run-events", Log).write_lines(lines)
+            # Index what arrived, so the list and later visits see it too.
+            await asyncio.to_thread(self.store.ingest_events, self.run_id)
+            if finished:
+                tailer.stop()
+        self._tailing = False
+        self.load()  # the final state, from the store
+
+    def _add_metric_event(self, event: dict[str, Any]) -> None:
+        step = event.get("step")
+        values = event.get("values")
+        if self.data is None or not isinstance(step, int) or not isinstance(values, dict):
+            return
+        for name, value in values.items():
+            if isinstance(value, int | float) and not isinstance(value, bool):
+                self.data.series.setdefault(str(name), []).append((step, float(value)))
+        self._chart_dirty = True
+
+    def _redraw_if_dirty(self) -> None:
+        if self._chart_dirty:
+            self._chart_dirty = False
+            self._draw_chart()
+
+    # -- chart ----------------------------------------------------------------------------------
+
+    def _draw_chart(self) -> None:
+        chart = self.query_one(LossChart)
+        if self.data is None:
+            return
+        groups = metric_groups(sorted(self.data.series))
+        if not groups:
+            chart.set_series({}, title="no metrics yet")
+            return
+        title, names = groups[self.group_index % len(groups)]
+        chart.set_series({name: self.data.series[name] for name in names}, title=title)
+
+    def action_next_metrics(self) -> None:
+        self.group_index += 1
+        self._draw_chart()
+
+    # -- actions --------------------------------------------------------------------------------
+
+    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        if action == "open_dataset":
+            return self.data is not None and self.data.dataset_state in ("unchanged", "changed")
+        if action in ("export", "archive", "delete"):
+            return self.data is not None
+        return True
+
+    def action_close(self) -> None:
+        self.dismiss(RunPageResult(changed=self._changed))
+
+    def action_open_dataset(self) -> None:
+        if self.data is not None and self.data.run.dataset is not None:
+            self.dismiss(RunPageResult(open_dataset=self.data.run.dataset.path))
+
+    def action_reload(self) -> None:
+        self.load()
+
+    def action_export(self) -> None:
+        from ftui.tui.screens.runs_actions import ask_export_path
+
+        ask_export_path(self, self.store, self.run_id)
+
+    def action_archive(self) -> None:
+        from ftui.tui.screens.runs_actions import confirm_archive
+
+        if self.data is not None:
+            confirm_archive(self, self.store, [self.data.run], on_done=self._after_change)
+
+    def action_delete(self) -> None:
+        from ftui.tui.screens.runs_actions import confirm_delete
+
+        if self.data is not None:
+            confirm_delete(self, self.store, [self.data.run], on_done=self._after_delete)
+
+    def _after_change(self) -> None:
+        self._changed = True
+        self.load()
+
+    def _after_delete(self) -> None:
+        self.dismiss(RunPageResult(changed=True))

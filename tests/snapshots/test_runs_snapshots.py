@@ -1,0 +1,170 @@
+"""How the Runs pane, a run's page and the compare screen look (behaviour is asserted elsewhere).
+
+Deterministic: fixed ids and timestamps, a fixed clock, UTC, and a store at a fixed path (paths
+show on the run page).
+"""
+
+from __future__ import annotations
+
+import math
+import shutil
+import tempfile
+import time
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import orjson
+import pytest
+from textual.app import App, ComposeResult
+from textual.pilot import Pilot
+
+from ftui.core.events import EventWriter
+from ftui.services.store import RunStore
+from ftui.tui.screens.runs import RunsPane
+
+T0 = 1_700_000_000.0
+SIZE = (130, 36)
+CHAT = {"messages": [{"role": "user", "content": "hi"}, {"role": "assistant", "content": "hey"}]}
+SUMMARY = {"format": "openai", "examples": 1200, "tokens": 98_311}
+
+
+@pytest.fixture(autouse=True)
+def _utc(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
+    monkeypatch.setenv("TZ", "UTC")
+    time.tzset()
+    yield
+    monkeypatch.undo()
+    time.tzset()
+
+
+@pytest.fixture
+def store(request: pytest.FixtureRequest) -> Iterator[RunStore]:
+    root = Path(tempfile.gettempdir()) / "ftui-runs-snapshots" / request.node.name
+    shutil.rmtree(root, ignore_errors=True)
+    root.mkdir(parents=True)
+    store = RunStore(root / "ftui.db", root / "runs")
+    data = root / "support.jsonl"
+    data.write_bytes(b"".join(orjson.dumps(CHAT) + b"\n" for _ in range(3)))
+    specs: list[tuple[str, str, str, dict[str, Any], str | None, int, float | None]] = [
+        (
+            "a1f0c2d4",
+            "local",
+            "Qwen2.5-0.5B-Instruct",
+            {"epochs": 3, "learning_rate": 2e-4, "lora": {"r": 16, "alpha": 32}},
+            "succeeded",
+            40,
+            None,
+        ),
+        (
+            "b7e2a9c1",
+            "openai",
+            "gpt-4o-mini-2024-07-18",
+            {"n_epochs": 2, "suffix": "support"},
+            "failed",
+            12,
+            0.84,
+        ),
+        (
+            "c3d9e8f7",
+            "local",
+            "Qwen2.5-0.5B-Instruct",
+            {"epochs": 3, "learning_rate": 1e-4, "lora": {"r": 8, "alpha": 16}},
+            "succeeded",
+            40,
+            None,
+        ),
+        ("d5b1c0a8", "local", "Llama-3.2-1B-Instruct", {"epochs": 1}, None, 25, None),
+    ]
+    for n, (run_id, backend, model, config, end, steps, cost) in enumerate(specs):
+        start = T0 + n * 3600
+        store.create_run(
+            backend=backend,
+            base_model=model,
+            config=config,
+            dataset_path=data,
+            dataset_summary=SUMMARY,
+            run_id=run_id,
+            created_at=start,
+        )
+        with EventWriter(store.runs_dir / run_id / "events.jsonl") as writer:
+            writer.write({"ts": start + 5, "type": "status", "status": "running"})
+            for step in range(1, steps + 1):
+                values = {"train_loss": 2.2 * math.exp(-step / (8 + n)) + 0.4}
+                if step % 5 == 0:
+                    values["valid_loss"] = 2.2 * math.exp(-step / (10 + n)) + 0.6
+                writer.write(
+                    {
+                        "ts": start + 5 + step * 20,
+                        "type": "metric",
+                        "step": step,
+                        "max_steps": steps,
+                        "epoch": step / steps,
+                        "values": values,
+                    }
+                )
+            writer.write(
+                {"ts": start + 900, "type": "log", "level": "info", "message": "saved adapter"}
+            )
+            if end == "failed":
+                writer.write(
+                    {
+                        "ts": start + 901,
+                        "type": "status",
+                        "status": "failed",
+                        "error": "the job's training file has 3 examples; 10 are needed",
+                    }
+                )
+            elif end is not None:
+                writer.write(
+                    {"ts": start + 901, "type": "artifact", "kind": "adapter", "path": "adapter"}
+                )
+                writer.write({"ts": start + 902, "type": "status", "status": end})
+        store.ingest_events(run_id)
+        if cost is not None:
+            store.update_run(run_id, cost_usd=cost)
+    yield store
+    store.close()
+    shutil.rmtree(root, ignore_errors=True)
+
+
+class RunsApp(App[None]):
+    def __init__(self, store: RunStore) -> None:
+        super().__init__()
+        self.store = store
+
+    def compose(self) -> ComposeResult:
+        yield RunsPane(self.store, refresh_interval=None, now=T0 + 4 * 3600)
+
+
+async def settle(pilot: Pilot[None]) -> None:
+    await pilot.app.workers.wait_for_complete()
+    await pilot.pause()
+
+
+def test_runs_pane(snap_compare, store: RunStore) -> None:
+    async def mark_two(pilot: Pilot[None]) -> None:
+        await settle(pilot)
+        await pilot.press("down", "space", "down", "down", "space", "up")
+
+    assert snap_compare(RunsApp(store), terminal_size=SIZE, run_before=mark_two)
+
+
+def test_run_page(snap_compare, store: RunStore) -> None:
+    async def open_first_finished(pilot: Pilot[None]) -> None:
+        await settle(pilot)
+        await pilot.press("down", "enter")
+        await settle(pilot)
+        await settle(pilot)
+
+    assert snap_compare(RunsApp(store), terminal_size=SIZE, run_before=open_first_finished)
+
+
+def test_compare_screen(snap_compare, store: RunStore) -> None:
+    async def compare(pilot: Pilot[None]) -> None:
+        await settle(pilot)
+        await pilot.press("down", "space", "down", "down", "space", "c")
+        await settle(pilot)
+        await settle(pilot)
+
+    assert snap_compare(RunsApp(store), terminal_size=SIZE, run_before=compare)
