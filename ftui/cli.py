@@ -21,10 +21,19 @@ from ftui.config import Config
 LAZY_COMMANDS: dict[str, tuple[str, str]] = {
     "open": ("ftui.commands.app:open_command", "Open the workbench on a dataset (the default)."),
     "demo": ("ftui.commands.app:demo_command", "Create a demo workspace and open it."),
-    "validate": ("ftui.commands.dataset:validate_command", "Check a dataset: format, tokens, cost."),
-    "convert": ("ftui.commands.dataset:convert_command", "Convert between OpenAI, Alpaca, ShareGPT."),
+    "validate": (
+        "ftui.commands.dataset:validate_command",
+        "Check a dataset: format, tokens, cost.",
+    ),
+    "convert": (
+        "ftui.commands.dataset:convert_command",
+        "Convert between OpenAI, Alpaca, ShareGPT.",
+    ),
     "split": ("ftui.commands.dataset:split_command", "Split into train / validation / test."),
-    "stats": ("ftui.commands.dataset:stats_command", "Counts and token distributions of a dataset."),
+    "stats": (
+        "ftui.commands.dataset:stats_command",
+        "Counts and token distributions of a dataset.",
+    ),
     "runs": ("ftui.commands.runs:runs_group", "List, show, watch, export, remove runs."),
     "train": ("ftui.commands.train:train_group", "Launch a fine-tuning run."),
     "model": ("ftui.commands.train:model_group", "Build and inspect local models."),

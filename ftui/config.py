@@ -1,4 +1,4 @@
-"""One typed settings object for the whole app, built once by the CLI (or a test) and passed down."""
+"""One typed settings object for the app, built once by the CLI (or a test) and passed down."""
 
 from __future__ import annotations
 

@@ -7,9 +7,9 @@ tails it, so a run watched live and a run replayed from history go through the s
 Each line has `ts` (seconds since the epoch, float) and `type`, plus the fields of its type:
 
 - `log`:        `level` ("debug" | "info" | "warning" | "error"), `message`
-- `metric`:     `step` (int), optional `max_steps`, `epoch`, and `values`: name -> float. Names follow
-                OpenAI's checkpoint metrics where they overlap: `train_loss`, `valid_loss`,
-                `train_mean_token_accuracy`, `valid_mean_token_accuracy`, `learning_rate`,
+- `metric`:     `step` (int), optional `max_steps`, `epoch`, and `values`: name -> float.
+                Names follow OpenAI's checkpoint metrics where they overlap: `train_loss`,
+                `valid_loss`, `train_mean_token_accuracy`, `valid_mean_token_accuracy`, `learning_rate`,
                 `grad_norm`, `tokens_per_second`.
 - `status`:     `status` (see RunStatus; unknown strings are tolerated), optional `message`, `error`
 - `checkpoint`: `step`, `path` (relative to the run directory or absolute)
@@ -106,7 +106,7 @@ class EventWriter:
 
 
 def parse_event_line(line: bytes) -> dict[str, Any] | None:
-    """Parse one complete line; None for a line that is not a valid event (it is skipped, not fatal)."""
+    """Parse one complete line; None for a line that is not a valid event (skipped, not fatal)."""
     try:
         event = orjson.loads(line)
     except orjson.JSONDecodeError:

@@ -1,4 +1,4 @@
-"""The layering rules hold: core never pulls in the UI, heavy ML libraries stay out of light paths."""
+"""The layering rules hold: core never loads the UI, heavy ML libraries stay off light paths."""
 
 from __future__ import annotations
 
@@ -36,6 +36,9 @@ def test_cli_entry_point_is_light() -> None:
 
 def test_import_contracts_hold() -> None:
     pytest.importorskip("importlinter")
-    code = "import sys; from importlinter.cli import lint_imports; sys.exit(lint_imports(no_cache=True))"
+    code = (
+        "import sys; from importlinter.cli import lint_imports; "
+        "sys.exit(lint_imports(no_cache=True))"
+    )
     result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
     assert result.returncode == 0, result.stdout + result.stderr

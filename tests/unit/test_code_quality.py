@@ -1,4 +1,4 @@
-"""ruff and mypy are part of the suite, so CI fails on lint or type errors like on any other defect."""
+"""ruff and mypy are part of the suite: CI fails on lint or type errors like on any defect."""
 
 from __future__ import annotations
 

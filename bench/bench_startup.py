@@ -1,0 +1,143 @@
+"""Cold start of the workbench against a bare Textual "hello" app, measured in the same run.
+
+Each sample is a fresh Python process that builds the app and runs it headless; the figure is
+the time from spawning the process to its first painted frame (interpreter start, imports,
+compose, first paint), so both sides pay the same fixed costs. Runs are interleaved and the
+medians compared:
+
+    python bench/bench_startup.py [--runs 9]
+
+Target: ftui's first screen within 1.5x the hello app's time.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+# Each child gets the parent's clock reading taken just before it was spawned, and writes how long
+# after that its first frame was painted (straight to fd 1: Textual captures print()).
+REPORT = """
+import os, sys, time
+T0 = float(sys.argv[1])
+
+def report(app):
+    os.write(1, f"{time.time() - T0:.6f}\\n".encode())
+    app.exit()
+"""
+
+HELLO = (
+    REPORT
+    + """
+from textual.app import App
+from textual.widgets import Static
+
+class Hello(App):
+    def compose(self):
+        yield Static("hello")
+
+async def first_frame(pilot):
+    pilot.app.call_after_refresh(report, pilot.app)
+
+Hello().run(headless=True, auto_pilot=first_frame)
+"""
+)
+
+FTUI = (
+    REPORT
+    + """
+from pathlib import Path
+from ftui.config import Config
+from ftui.tui.app import make_app
+
+home, dataset = Path(sys.argv[2]), (Path(sys.argv[3]) if len(sys.argv) > 3 else None)
+
+async def first_frame(pilot):
+    pilot.app.call_after_refresh(report, pilot.app)
+
+make_app(Config(home=home), dataset).run(headless=True, auto_pilot=first_frame)
+"""
+)
+
+# Until the first rows of the dataset are painted (the list is filled by a thread worker).
+FTUI_ROWS = (
+    REPORT
+    + """
+from pathlib import Path
+from ftui.config import Config
+from ftui.tui.app import make_app
+from ftui.tui.widgets.example_list import ExampleList
+
+home, dataset = Path(sys.argv[2]), Path(sys.argv[3])
+
+async def first_rows(pilot):
+    app = pilot.app
+    while not app.screen.query(ExampleList) or not app.screen.query_one(ExampleList).row_count:
+        await pilot.pause(0.005)
+    app.call_after_refresh(report, app)
+
+make_app(Config(home=home), dataset).run(headless=True, auto_pilot=first_rows)
+"""
+)
+
+
+def child_env(pycache: Path) -> dict[str, str]:
+    """As an installed app runs: bytecode cached (in a private folder, not the source tree)."""
+    env = {k: v for k, v in os.environ.items() if k != "PYTHONDONTWRITEBYTECODE"}
+    env["PYTHONPYCACHEPREFIX"] = str(pycache)
+    return env
+
+
+def timed(env: dict[str, str], code: str, *args: str) -> float:
+    """Seconds from spawning the child to its first frame (its exit is not counted)."""
+    command = [sys.executable, "-c", code, str(time.time()), *args]
+    done = subprocess.run(command, check=True, capture_output=True, env=env, text=True)
+    return float(done.stdout.split()[0])
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--runs", type=int, default=9)
+    args = parser.parse_args()
+
+    from ftui.core.demo import create_demo_workspace
+
+    with tempfile.TemporaryDirectory() as tmp:
+        home = Path(tmp) / "home"
+        dataset = create_demo_workspace(Path(tmp) / "ws")
+        cases = {
+            "bare Textual hello app (baseline)": (HELLO,),
+            "ftui, no dataset": (FTUI, str(home)),
+            "ftui on the demo dataset": (FTUI, str(home), str(dataset)),
+            "ftui, until the first rows show": (FTUI_ROWS, str(home), str(dataset)),
+        }
+        env = child_env(Path(tmp) / "pycache")
+        for code_and_args in cases.values():  # warm the OS file cache and .pyc files once
+            timed(env, *code_and_args)
+        samples: dict[str, list[float]] = {name: [] for name in cases}
+        for _ in range(args.runs):
+            for name, code_and_args in cases.items():
+                samples[name].append(timed(env, *code_and_args))
+
+    baseline = statistics.median(samples["bare Textual hello app (baseline)"])
+    print(f"Cold start: process spawn to first frame, {args.runs} interleaved runs each")
+    print(f"{'case':<36} {'median':>9} {'min':>9} {'max':>9} {'vs hello':>9}")
+    for name, values in samples.items():
+        median = statistics.median(values)
+        print(
+            f"{name:<36} {median * 1000:>7.0f}ms {min(values) * 1000:>7.0f}ms "
+            f"{max(values) * 1000:>7.0f}ms {median / baseline:>8.2f}x"
+        )
+    ratio = statistics.median(samples["ftui on the demo dataset"]) / baseline
+    verdict = "within" if ratio <= 1.5 else "OVER"
+    print(f"ftui on a dataset: {ratio:.2f}x the hello app ({verdict} the 1.5x target)")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,140 @@
+"""The workbench app: one shell, several sections, every command on a key and in the palette.
+
+`make_app(config, path)` builds it for the CLI and for tests alike; nothing is read from globals.
+The app itself only owns what is truly app-wide (help, palette, quit, sections); each section owns
+its own commands and state.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from pathlib import Path
+from typing import ClassVar
+
+from textual.app import App, SystemCommand
+from textual.screen import Screen
+
+from ftui.config import Config
+from ftui.tui.commands import CommandsProvider, collect_commands, command
+from ftui.tui.screens.workbench import SECTIONS, WorkbenchScreen
+
+
+class FtuiApp(App[None]):
+    """ftui's Textual app. Build it with `make_app`."""
+
+    CSS_PATH = "app.tcss"
+    TITLE = "ftui"
+    COMMAND_GROUP = "Workbench"
+    # Our provider lists every command of the screen; the system one adds theme and screenshot.
+    COMMANDS: ClassVar = {CommandsProvider, *App.COMMANDS}
+    BINDINGS: ClassVar = [
+        command(
+            "question_mark,f1",
+            "help",
+            "Help",
+            "List every key of the current screen.",
+            show=True,
+            key_display="?",
+        ),
+        command(
+            "ctrl+p",
+            "command_palette",
+            "Commands",
+            "Search every command by name and run it.",
+            show=True,
+            key_display="^p",
+        ),
+        command(
+            "q,ctrl+q",
+            "quit",
+            "Quit",
+            "Leave ftui (asks first when there are unsaved edits; training runs keep going).",
+            show=True,
+            key_display="q",
+        ),
+        *(
+            command(key, f"show_section('{section}')", title, f"Go to the {title} section.")
+            for key, section, title in SECTIONS
+        ),
+    ]
+
+    def __init__(
+        self,
+        config: Config,
+        path: Path | None = None,
+        *,
+        fmt: str | None = None,
+        notices: Sequence[str] = (),
+    ) -> None:
+        super().__init__()
+        self.config = config
+        self._initial_path = path
+        self._fmt = fmt
+        self._notices = tuple(notices)
+        self.workbench: WorkbenchScreen | None = None
+
+    def get_default_screen(self) -> Screen[None]:
+        self.workbench = WorkbenchScreen(self.config, self._initial_path, fmt=self._fmt)
+        return self.workbench
+
+    def on_mount(self) -> None:
+        for notice in self._notices:
+            self.notify(notice, timeout=10)
+
+    def get_system_commands(self, screen: Screen[object]) -> Iterable[SystemCommand]:
+        # Quit and keys are ours (with the unsaved-edits check and the help screen).
+        for system_command in super().get_system_commands(screen):
+            if system_command.title in ("Theme", "Screenshot"):
+                yield system_command
+
+    def action_help(self) -> None:
+        from ftui.tui.screens.help import HelpScreen
+
+        if isinstance(self.screen, HelpScreen):
+            return
+        self.push_screen(HelpScreen(collect_commands(self.screen)))
+
+    def action_show_section(self, section: str) -> None:
+        if self.workbench is not None:
+            self.workbench.show_section(section)
+
+    async def action_quit(self) -> None:
+        from ftui.tui.screens.confirm import CANCEL, Choice, ConfirmScreen
+
+        data = self.workbench.data if self.workbench is not None else None
+        if data is None or not data.has_unsaved_changes:
+            self.exit()
+            return
+
+        def decided(choice: str | None) -> None:
+            if choice == "save":
+                data.save_then(self.exit)
+            elif choice == "discard":
+                data.discard_unsaved()
+                self.exit()
+
+        self.push_screen(
+            ConfirmScreen(
+                "Unsaved edits",
+                f"{data.unsaved_summary()}\n\nSave them before quitting?",
+                [
+                    Choice("s", "save", "Save and quit", "primary"),
+                    Choice("d", "discard", "Quit without saving", "error"),
+                    CANCEL,
+                ],
+            ),
+            decided,
+        )
+
+
+def make_app(
+    config: Config,
+    path: str | Path | None = None,
+    *,
+    fmt: str | None = None,
+    notices: Sequence[str] = (),
+) -> FtuiApp:
+    """The workbench on `path` (or on nothing: the Data section then says how to open one)."""
+    return FtuiApp(
+        config, Path(path).expanduser() if path is not None else None, fmt=fmt, notices=notices
+    )

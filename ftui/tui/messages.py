@@ -1,0 +1,38 @@
+"""Messages that cross screens or sections. Messages one widget sends to its parent live in it.
+
+Each message is a small dataclass named as a fact (`DatasetStateChanged`) or a request
+(`OpenDataset`). Add new ones at the end of this file.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+from textual.message import Message
+
+
+@dataclass
+class OpenDataset(Message):
+    """Request: open this dataset in the Data section and show it."""
+
+    path: Path
+
+
+@dataclass
+class ShowSection(Message):
+    """Request: switch the workbench to a section ("data", "jobs", "runs", "judge")."""
+
+    section: str
+
+
+@dataclass
+class DatasetStateChanged(Message):
+    """Fact: what the header shows about the open dataset changed (name, size, dirty state...)."""
+
+    path: Path | None
+    examples: int
+    dirty: bool
+    indexing: bool
+    unsaved_edits: int = 0
+    format: str | None = None

@@ -1,0 +1,1 @@
+"""Screens and sections of the workbench."""

@@ -1,0 +1,140 @@
+"""The workbench screen: header, the sections (one shown at a time) and the footer.
+
+The screen is where siblings meet: the Data section reports its state and the header shows it; the
+Runs section asks for a dataset and the Data section opens it. Sections other than Data are built
+on first visit, their modules imported in a thread so that neither start-up nor the keyboard waits
+for SQLite or the training stack.
+"""
+
+from __future__ import annotations
+
+import importlib
+from pathlib import Path
+from typing import Any
+
+from textual import on, work
+from textual.app import ComposeResult
+from textual.screen import Screen
+from textual.widgets import ContentSwitcher, Footer
+
+from ftui.config import Config
+from ftui.tui.messages import DatasetStateChanged, OpenDataset, ShowSection
+from ftui.tui.screens.data import DataSection
+from ftui.tui.screens.sections import (
+    SECTIONS,
+    BackendsDetected,
+    SectionModulesLoaded,
+    SectionSlot,
+    detect_backends,
+    import_section_modules,
+)
+from ftui.tui.widgets.header import WorkbenchHeader
+
+__all__ = ["SECTIONS", "WorkbenchScreen"]
+
+
+class WorkbenchScreen(Screen[None]):
+    COMMAND_GROUP = "Workbench"
+
+    def __init__(self, config: Config, path: Path | None = None, *, fmt: str | None = None) -> None:
+        super().__init__(id="workbench")
+        self.config = config
+        self._initial_path = path
+        self._fmt = fmt
+        self._store: Any = None
+
+    def compose(self) -> ComposeResult:
+        yield WorkbenchHeader(SECTIONS, id="header")
+        # Other sections are mounted on first visit (start-up pays only for Data).
+        with ContentSwitcher(initial="data", id="sections"):
+            yield DataSection(self.config, self._initial_path, fmt=self._fmt, id="data")
+        yield Footer(id="footer", compact=True, show_command_palette=False)
+
+    def on_mount(self) -> None:
+        self.query_one(DataSection).focus_list()
+        self._detect_backends()
+
+    @property
+    def data(self) -> DataSection:
+        return self.query_one(DataSection)
+
+    @property
+    def current_section(self) -> str:
+        return self.query_one(ContentSwitcher).current or "data"
+
+    def show_section(self, section: str) -> None:
+        titles = {section_id: title for _key, section_id, title in SECTIONS}
+        if section not in titles:
+            return
+        switcher = self.query_one(ContentSwitcher)
+        if not switcher.query_children(f"#{section}"):
+            switcher.mount(SectionSlot(section, titles[section], id=section))
+        switcher.current = section
+        self.query_one(WorkbenchHeader).section = section
+        slot = switcher.query_one(f"#{section}")
+        if isinstance(slot, SectionSlot):
+            if slot.state in ("empty", "unavailable"):
+                slot.state = "loading"
+                self._load_section(section)
+            else:
+                slot.focus_content()
+        else:
+            self.data.focus_list()
+        self.refresh_bindings()
+
+    @work(thread=True, group="sections", exit_on_error=False)
+    def _load_section(self, section: str) -> None:
+        error = import_section_modules(section)
+        self.post_message(SectionModulesLoaded(section, error))
+
+    @on(SectionModulesLoaded)
+    def _section_loaded(self, event: SectionModulesLoaded) -> None:
+        slot = self.query_one(f"#{event.section}", SectionSlot)
+        if event.error is not None:
+            slot.show_unavailable(event.error)
+            return
+        try:
+            pane = self._build_pane(event.section)
+        except Exception as exc:  # a section that fails to build must not take the app down
+            slot.show_unavailable(f"The {slot.title} section failed to start: {exc}")
+            return
+        slot.show_pane(pane)
+
+    def _build_pane(self, section: str) -> Any:
+        if section == "runs":
+            runs = importlib.import_module("ftui.tui.screens.runs")
+            return runs.RunsPane(self._get_store())
+        if section == "jobs":
+            jobs = importlib.import_module("ftui.tui.screens.jobs")
+            return jobs.JobsPane(self.config, self._get_store())
+        raise LookupError(section)
+
+    def _get_store(self) -> Any:
+        # One store for the Runs and Jobs sections, opened on the UI thread that will use it.
+        if self._store is None:
+            store_module = importlib.import_module("ftui.services.store")
+            self._store = store_module.RunStore.from_config(self.config)
+        return self._store
+
+    @work(thread=True, group="backends", exit_on_error=False)
+    def _detect_backends(self) -> None:
+        self.post_message(BackendsDetected(detect_backends(self.config)))
+
+    @on(BackendsDetected)
+    def _backends_detected(self, event: BackendsDetected) -> None:
+        self.query_one(WorkbenchHeader).backends = event.summary
+
+    @on(DatasetStateChanged)
+    def _dataset_state(self, event: DatasetStateChanged) -> None:
+        self.query_one(WorkbenchHeader).dataset = event
+
+    @on(OpenDataset)
+    def _open_dataset(self, event: OpenDataset) -> None:
+        event.stop()
+        self.show_section("data")
+        self.data.request_open(event.path)
+
+    @on(ShowSection)
+    def _show_section(self, event: ShowSection) -> None:
+        event.stop()
+        self.show_section(event.section)

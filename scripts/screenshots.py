@@ -1,0 +1,154 @@
+"""Write SVG screenshots of every screen of the workbench into screenshots/, from the real app.
+
+    python scripts/screenshots.py [--out screenshots] [--size 160x48]
+
+The app runs headless on the demo dataset in a throwaway home; the Runs section gets two small
+local runs with real event logs so that it has something to show. Re-run after changing a screen
+and look at the pictures.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import contextlib
+import math
+import shutil
+import tempfile
+from collections.abc import Awaitable, Callable
+from pathlib import Path
+from typing import Any
+
+from textual.pilot import Pilot
+from textual.worker import WorkerCancelled
+
+from ftui.config import Config
+from ftui.core.demo import create_demo_workspace
+from ftui.tui.app import FtuiApp, make_app
+from ftui.tui.widgets.header import WorkbenchHeader
+
+ROOT = Path(__file__).resolve().parents[1]
+BACKENDS = "local: CPU · OpenAI: no key"
+
+Step = Callable[[Pilot[Any]], Awaitable[None]]
+
+
+async def settle(pilot: Pilot[Any]) -> None:
+    """Until no worker runs (workers start workers: open, index, validate)."""
+    app = pilot.app
+    quiet = 0
+    for _ in range(200):
+        with contextlib.suppress(WorkerCancelled):  # replaced by a newer one: next round
+            await app.workers.wait_for_complete()
+        await pilot.pause(0.05)
+        quiet = 0 if any(not w.is_finished for w in app.workers) else quiet + 1
+        if quiet >= 2:
+            return
+
+
+def keys(*names: str) -> Step:
+    async def step(pilot: Pilot[Any]) -> None:
+        await pilot.press(*names)
+
+    return step
+
+
+def search(text: str) -> Step:
+    async def step(pilot: Pilot[Any]) -> None:
+        await pilot.press("slash")
+        await pilot.pause()
+        pilot.app.screen.query_one("#search-input").value = text  # type: ignore[attr-defined]
+        await pilot.press("enter")
+
+    return step
+
+
+async def open_findings(pilot: Pilot[Any]) -> None:
+    data = pilot.app.workbench.data  # type: ignore[attr-defined]
+    tree = data.pane.findings_tree
+    tree.focus()
+    for node in tree.root.children[:2]:
+        node.expand()
+
+
+def seed_runs(config: Config) -> None:
+    """Two finished local runs with falling losses, written as real event logs."""
+    try:
+        from ftui.core.events import EventWriter
+        from ftui.services.store import RunStore
+    except ImportError:
+        return
+    store = RunStore.from_config(config)
+    for lr, steps in ((2e-4, 60), (1e-4, 80)):
+        run = store.create_run(
+            backend="local",
+            base_model="tiny-demo",
+            config={"learning_rate": lr, "lora_r": 8, "max_steps": steps},
+        )
+        with EventWriter(run.run_dir / "events.jsonl") as events:
+            events.status("running")
+            for step in range(1, steps + 1, 5):
+                loss = 5.9 - 0.9 * (1 - math.exp(-step / (steps / 3))) + 0.05 * math.sin(step)
+                events.metric(step, {"train_loss": round(loss, 4)}, max_steps=steps)
+            events.status("succeeded")
+        store.ingest_events(run.id)
+
+
+SHOTS: list[tuple[str, list[Step]]] = [
+    ("data", []),
+    ("data-tool-call", [keys("j", "j", "j", "j", "j", "j", "c", "j", "j")]),
+    ("data-search", [search("role:tool"), keys("f")]),
+    ("data-findings", [open_findings]),
+    ("data-edit-message", [keys("c", "j", "enter")]),
+    ("data-role", [keys("c", "j", "r")]),
+    ("data-quit-unsaved", [keys("y", "q")]),
+    ("help", [keys("question_mark")]),
+    ("palette", [keys("ctrl+p"), keys(*"drop")]),
+    ("jobs", [keys("2")]),
+    ("runs", [keys("3")]),
+    ("judge", [keys("4")]),
+]
+
+
+async def shoot(
+    app: FtuiApp, out: Path, name: str, steps: list[Step], size: tuple[int, int]
+) -> None:
+    async with app.run_test(size=size) as pilot:
+        await settle(pilot)
+        for step in steps:
+            await step(pilot)
+            await settle(pilot)
+        app.workbench.query_one(WorkbenchHeader).backends = BACKENDS  # type: ignore[union-attr]
+        await pilot.pause(0.2)
+        app.save_screenshot(filename=f"{name}.svg", path=str(out))
+        print(f"wrote {out / (name + '.svg')}")
+
+
+async def main(out: Path, size: tuple[int, int]) -> None:
+    out.mkdir(parents=True, exist_ok=True)
+    with tempfile.TemporaryDirectory() as tmp:
+        home = Path(tmp) / "home"
+        config = Config(home=home)
+        dataset = create_demo_workspace(Path(tmp) / "workspace")
+        seed_runs(config)
+        for name, steps in SHOTS:
+            await shoot(make_app(config, dataset), out, name, steps, size)
+        # A session that ended without saving: the next one offers to restore.
+        crashed = make_app(config, dataset)
+        async with crashed.run_test(size=size) as pilot:
+            await settle(pilot)
+            await pilot.press("y")
+            await settle(pilot)
+            crashed.exit()
+        await shoot(make_app(config, dataset), out, "data-restore", [], size)
+        await shoot(make_app(Config(home=Path(tmp) / "empty")), out, "no-dataset", [], size)
+        shutil.rmtree(home, ignore_errors=True)
+
+
+if __name__ == "__main__":
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--out", type=Path, default=ROOT / "screenshots")
+    parser.add_argument("--size", default="160x48", help="WIDTHxHEIGHT of the terminal")
+    args = parser.parse_args()
+    width, height = (int(v) for v in args.size.split("x"))
+    asyncio.run(main(args.out, (width, height)))
