@@ -9,8 +9,8 @@ Each line has `ts` (seconds since the epoch, float) and `type`, plus the fields 
 - `log`:        `level` ("debug" | "info" | "warning" | "error"), `message`
 - `metric`:     `step` (int), optional `max_steps`, `epoch`, and `values`: name -> float.
                 Names follow OpenAI's checkpoint metrics where they overlap: `train_loss`,
-                `valid_loss`, `train_mean_token_accuracy`, `valid_mean_token_accuracy`, `learning_rate`,
-                `grad_norm`, `tokens_per_second`.
+                `valid_loss`, `train_mean_token_accuracy`, `valid_mean_token_accuracy`,
+                `learning_rate`, `grad_norm`, `tokens_per_second`.
 - `status`:     `status` (see RunStatus; unknown strings are tolerated), optional `message`, `error`
 - `checkpoint`: `step`, `path` (relative to the run directory or absolute)
 - `artifact`:   `kind` ("adapter" | "merged_model" | "model_id" | "file"), and `path` or `model_id`

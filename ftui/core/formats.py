@@ -196,7 +196,7 @@ def _openai_to_chat(value: dict[str, Any]) -> tuple[dict[str, Any] | None, list[
     normalised = []
     for i, message in enumerate(messages):
         if not isinstance(message, dict):
-            issues.append(Issue("invalid_message", f"message {i} is not an object", i))
+            issues.append(Issue("invalid_message", f"message {i + 1} is not an object", i))
             continue
         normalised.append(_normalise_openai_message(message))
     chat = {**value, "messages": normalised}
@@ -574,7 +574,7 @@ def _chat_to_sharegpt(chat: dict[str, Any]) -> tuple[dict[str, Any], list[str]]:
             continue
         speaker = {"user": "human", "assistant": "gpt"}.get(str(role))
         if speaker is None:
-            notes.append(f"dropped message {index} with role {role!r}")
+            notes.append(f"dropped message {index + 1} with role {role!r}")
             continue
         if isinstance(content, list):
             notes.append("flattened a list content to its text parts")

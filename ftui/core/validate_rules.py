@@ -130,7 +130,9 @@ def check_openai_structure(value: dict[str, Any], emit: Emit) -> list[Any] | Non
             if type(content) is str and content and type(role) is str and role in _PLAIN_ROLES:
                 continue
         if not isinstance(message, dict):
-            emit("invalid_message", f"message {i} is {json_type_name(message)}, not an object", i)
+            emit(
+                "invalid_message", f"message {i + 1} is {json_type_name(message)}, not an object", i
+            )
             continue
         _check_openai_message(i, message, emit)
     return messages
@@ -168,9 +170,9 @@ def _check_openai_message(i: int, message: dict[str, Any], emit: Emit) -> None:
     content = message.get("content")
     has_calls = bool(message.get("tool_calls") or message.get("function_call"))
     if "role" not in message:
-        emit("message_missing_key", f"message {i} has no 'role'", i)
+        emit("message_missing_key", f"message {i + 1} has no 'role'", i)
     if "content" not in message and not (role == "assistant" and has_calls):
-        emit("message_missing_key", f"message {i} ({role or 'no role'}) has no 'content'", i)
+        emit("message_missing_key", f"message {i + 1} ({role or 'no role'}) has no 'content'", i)
     unknown = [k for k in message if k not in OPENAI_MESSAGE_KEYS]
     if unknown:
         hint = (
@@ -182,11 +184,13 @@ def _check_openai_message(i: int, message: dict[str, Any], emit: Emit) -> None:
             )
         )
         keys = ", ".join(repr(k) for k in unknown)
-        emit("message_unrecognized_key", f"message {i} has unrecognized key(s) {keys}; {hint}", i)
+        emit(
+            "message_unrecognized_key", f"message {i + 1} has unrecognized key(s) {keys}; {hint}", i
+        )
     if "role" in message and not (isinstance(role, str) and role in OPENAI_FT_ROLES):
         emit(
             "unrecognized_role",
-            f"message {i} has role {role!r}; OpenAI fine-tuning accepts system, user, "
+            f"message {i + 1} has role {role!r}; OpenAI fine-tuning accepts system, user, "
             "assistant and tool (torchtune's 'ipython' is 'tool' here)",
             i,
         )
@@ -195,26 +199,26 @@ def _check_openai_message(i: int, message: dict[str, Any], emit: Emit) -> None:
         pass
     elif has_calls:
         if not isinstance(content, str):
-            emit("missing_content", f"message {i} has no text 'content'", i)
+            emit("missing_content", f"message {i + 1} has no text 'content'", i)
     elif isinstance(content, list):
         if not content:
-            emit("missing_content", f"message {i} has an empty content list", i)
+            emit("missing_content", f"message {i + 1} has an empty content list", i)
         else:
             _check_parts(i, role, content, emit)
     elif not isinstance(content, str) or content == "":
         if role == "assistant" and content == "":
             emit(
                 "missing_content",
-                f"message {i} is an empty assistant reply; OpenAI rejects it (torchtune would "
+                f"message {i + 1} is an empty assistant reply; OpenAI rejects it (torchtune would "
                 "accept it): write the reply or remove the example",
                 i,
             )
         elif content is None or content == "":
-            emit("missing_content", f"message {i} ({role or 'no role'}) has no content", i)
+            emit("missing_content", f"message {i + 1} ({role or 'no role'}) has no content", i)
         else:
             emit(
                 "missing_content",
-                f"message {i} content must be a string (or a list of parts), "
+                f"message {i + 1} content must be a string (or a list of parts), "
                 f"not {json_type_name(content)}",
                 i,
             )
@@ -223,12 +227,12 @@ def _check_openai_message(i: int, message: dict[str, Any], emit: Emit) -> None:
         if role != "assistant" or weight not in (0, 1) or isinstance(weight, bool):
             emit(
                 "invalid_weight",
-                f"message {i}: 'weight' must be 0 or 1 and only on assistant messages "
+                f"message {i + 1}: 'weight' must be 0 or 1 and only on assistant messages "
                 f"(got {weight!r} on {role!r})",
                 i,
             )
     if "name" in message and not isinstance(message["name"], str):
-        emit("invalid_field_type", f"message {i}: 'name' must be a string", i)
+        emit("invalid_field_type", f"message {i + 1}: 'name' must be a string", i)
     if "tool_calls" in message:
         _check_tool_calls(i, message["tool_calls"], emit)
 
@@ -236,7 +240,7 @@ def _check_openai_message(i: int, message: dict[str, Any], emit: Emit) -> None:
 def _check_parts(i: int, role: Any, parts: list[Any], emit: Emit) -> None:
     for j, part in enumerate(parts):
         if not isinstance(part, dict):
-            emit("invalid_content_part", f"message {i} part {j} is not an object", i)
+            emit("invalid_content_part", f"message {i + 1} part {j} is not an object", i)
             return
         kind = part.get("type")
         if kind == "text" and isinstance(part.get("text"), str):
@@ -246,18 +250,21 @@ def _check_parts(i: int, role: Any, parts: list[Any], emit: Emit) -> None:
         if "value" in part:
             emit(
                 "invalid_content_part",
-                f"message {i} part {j} uses 'value' (LLaMA-Factory v1 style); OpenAI expects "
+                f"message {i + 1} part {j} uses 'value' (LLaMA-Factory v1 style); OpenAI expects "
                 '{"type": "text", "text": ...} (`ftui convert --to openai` rewrites it)',
                 i,
             )
         elif kind == "image_url" and role != "user":
             emit(
-                "invalid_content_part", f"message {i}: images are accepted in user messages only", i
+                "invalid_content_part",
+                f"message {i + 1}: images are accepted in user messages only",
+                i,
             )
         else:
             emit(
                 "invalid_content_part",
-                f"message {i} part {j} must be a text part or (in user messages) an image_url part",
+                f"message {i + 1} part {j} must be a text part"
+                " or (in user messages) an image_url part",
                 i,
             )
         return
@@ -265,7 +272,7 @@ def _check_parts(i: int, role: Any, parts: list[Any], emit: Emit) -> None:
 
 def _check_tool_calls(i: int, calls: Any, emit: Emit) -> None:
     if not isinstance(calls, list) or not calls:
-        emit("invalid_tool_calls", f"message {i}: 'tool_calls' must be a non-empty list", i)
+        emit("invalid_tool_calls", f"message {i + 1}: 'tool_calls' must be a non-empty list", i)
         return
     for j, call in enumerate(calls):
         function = call.get("function") if isinstance(call, dict) else None
@@ -278,7 +285,7 @@ def _check_tool_calls(i: int, calls: Any, emit: Emit) -> None:
         ):
             emit(
                 "invalid_tool_calls",
-                f'message {i} tool_calls[{j}] must look like {{"id": ..., "type": "function", '
+                f'message {i + 1} tool_calls[{j}] must look like {{"id": ..., "type": "function", '
                 '"function": {"name": ..., "arguments": "<JSON string>"}}',
                 i,
             )
@@ -316,7 +323,7 @@ def check_conversation(
             if i > 0 and any(r != "system" for r in roles[:-1]):
                 emit(
                     "system_not_first",
-                    f"message {i} is a system message after the conversation started; OpenAI "
+                    f"message {i + 1} is a system message after the conversation started; OpenAI "
                     "accepts it, but most chat templates (torchtune, Hugging Face) need the "
                     "system message first",
                     i,
@@ -343,18 +350,18 @@ def check_conversation(
             if not expecting_tool:
                 emit(
                     "orphan_tool_message",
-                    f"message {i} is a tool reply that follows no assistant tool call; OpenAI "
+                    f"message {i + 1} is a tool reply that follows no assistant tool call; OpenAI "
                     "rejects it: put the assistant's tool_calls message before it",
                     i,
                 )
             elif role == "tool":
                 call_id = message.get("tool_call_id")
                 if call_id is None:
-                    emit("message_missing_key", f"message {i} (tool) has no 'tool_call_id'", i)
+                    emit("message_missing_key", f"message {i + 1} (tool) has no 'tool_call_id'", i)
                 elif pending_calls and call_id not in pending_calls:
                     emit(
                         "unknown_tool_call_id",
-                        f"message {i} answers tool_call_id {call_id!r}, which the preceding "
+                        f"message {i + 1} answers tool_call_id {call_id!r}, which the preceding "
                         f"tool calls don't have ({', '.join(sorted(map(str, pending_calls)))})",
                         i,
                     )
@@ -364,7 +371,7 @@ def check_conversation(
             if prev == "assistant":
                 emit(
                     "unanswered_tool_call",
-                    f"message {i - 1} calls a tool but message {i} is not its tool reply",
+                    f"message {i} calls a tool but message {i + 1} is not its tool reply",
                     i - 1,
                 )
         expecting_tool = False
@@ -398,7 +405,7 @@ def check_conversation(
         if a == b and a in ("user", "assistant"):
             emit(
                 "consecutive_same_role",
-                f"messages {j - 1} and {j} are both {a}; OpenAI accepts it, torchtune and most "
+                f"messages {j} and {j + 1} are both {a}; OpenAI accepts it, torchtune and most "
                 "chat templates need user and assistant to alternate: merge them",
                 j,
             )
@@ -422,7 +429,7 @@ def _check_reply(i: int, text: str, emit: Emit, short_chars: int, long_chars: in
         if text:
             emit(
                 "empty_assistant",
-                f"message {i} is an assistant reply of only whitespace: write the reply or "
+                f"message {i + 1} is an assistant reply of only whitespace: write the reply or "
                 "remove the example",
                 i,
             )
@@ -430,14 +437,14 @@ def _check_reply(i: int, text: str, emit: Emit, short_chars: int, long_chars: in
     if len(stripped) < short_chars:
         emit(
             "short_assistant_reply",
-            f"message {i} is a very short assistant reply ({stripped[:20]!r}); check it is the "
+            f"message {i + 1} is a very short assistant reply ({stripped[:20]!r}); check it is the "
             "answer you want the model to learn",
             i,
         )
     elif len(stripped) > long_chars:
         emit(
             "long_assistant_reply",
-            f"message {i} is a long assistant reply ({len(stripped):,} characters)",
+            f"message {i + 1} is a long assistant reply ({len(stripped):,} characters)",
             i,
         )
 
