@@ -79,7 +79,7 @@ class FtuiApp(App[None]):
 
     def on_mount(self) -> None:
         for notice in self._notices:
-            self.notify(notice, timeout=10)
+            self.notify(notice, timeout=10, markup=False)
 
     def get_system_commands(self, screen: Screen[object]) -> Iterable[SystemCommand]:
         # Quit and keys are ours (with the unsaved-edits check and the help screen).

@@ -99,6 +99,10 @@ class WorkbenchScreen(Screen[None]):
             slot.show_unavailable(f"The {slot.title} section failed to start: {exc}")
             return
         slot.show_pane(pane)
+        # The Jobs form starts on the dataset the user is curating.
+        dataset = self.data.path
+        if event.section == "jobs" and dataset is not None and hasattr(pane, "set_dataset"):
+            self.call_after_refresh(pane.set_dataset, dataset)
 
     def _build_pane(self, section: str) -> Any:
         if section == "runs":

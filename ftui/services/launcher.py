@@ -1,0 +1,227 @@
+"""Starting training processes that outlive ftui, finding them again, and stopping them.
+
+A run's process is started in a new session (`start_new_session=True`): no controlling terminal,
+stdin from /dev/null, stdout and stderr appended to `runs/<id>/train.log`. Closing ftui, a SIGHUP or
+a dropped SSH connection therefore leaves it running. `process.json` in the run directory records
+its pid, the kernel's start time of that pid (so a recycled pid is never mistaken for the run) and
+the host, so a later ftui can tell whether the run is still alive.
+
+Cancel sends SIGTERM to the whole process group (every rank of a multi-GPU run): the trainer saves
+a checkpoint at the end of the current step and exits `cancelled`. After a grace period, SIGKILL.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+from collections import deque
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+
+import orjson
+
+from ftui.services.runs import atomic_write_json
+
+PROCESS_FILE = "process.json"
+LOG_FILE = "train.log"
+DEFAULT_GRACE_S = 120.0
+
+
+@dataclass(frozen=True)
+class ProcessRecord:
+    pid: int
+    start_time: str | None  # the kernel's start time of `pid` (None: unknown on this platform)
+    host: str
+    argv: list[str]
+    launched_at: float = field(default_factory=time.time)
+
+    @property
+    def local(self) -> bool:
+        return self.host == socket.gethostname()
+
+
+def process_start_time(pid: int) -> str | None:
+    """A value that changes when `pid` is reused: /proc starttime, else psutil's create_time."""
+    try:
+        stat = Path(f"/proc/{pid}/stat").read_text()
+        # Field 22 (starttime), counted after the parenthesised command name, which may hold spaces.
+        return stat.rsplit(")", 1)[1].split()[19]
+    except (OSError, IndexError):
+        pass
+    try:
+        import psutil
+
+        return f"{psutil.Process(pid).create_time():.2f}"
+    except Exception:
+        return None
+
+
+def _is_zombie(pid: int) -> bool:
+    try:
+        return Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0] == "Z"
+    except (OSError, IndexError):
+        return False
+
+
+def _reap(pid: int) -> None:
+    """Collect an exited child of ours so it does not linger as a zombie."""
+    with contextlib.suppress(ChildProcessError, OSError):
+        os.waitpid(pid, os.WNOHANG)
+
+
+def pid_alive(record: ProcessRecord) -> bool:
+    """True while the recorded process (same pid, same start time) is running on this host."""
+    _reap(record.pid)
+    try:
+        os.kill(record.pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        pass  # exists, owned by someone else: the start time decides
+    if _is_zombie(record.pid):
+        return False
+    if record.start_time is None:
+        return True
+    return process_start_time(record.pid) == record.start_time
+
+
+def training_command(
+    run_dir: Path, *, resume: bool = False, processes: int = 1, python: str | None = None
+) -> list[str]:
+    """The command line of a run's training process; one process per GPU through accelerate."""
+    python = python or sys.executable
+    tail = ["-m", "ftui.train", str(run_dir)] + (["--resume"] if resume else [])
+    if processes <= 1:
+        return [python, *tail]
+    return [
+        python,
+        "-m",
+        "accelerate.commands.launch",
+        "--multi_gpu",
+        "--num_processes",
+        str(processes),
+        "--num_machines",
+        "1",
+        "--dynamo_backend",
+        "no",
+        *tail,
+    ]
+
+
+def launch(
+    run_dir: Path,
+    *,
+    resume: bool = False,
+    processes: int = 1,
+    env: dict[str, str] | None = None,
+    argv: list[str] | None = None,
+) -> ProcessRecord:
+    """Start the run's training process detached; records and returns its ProcessRecord."""
+    run_dir = Path(run_dir)
+    argv = argv or training_command(run_dir, resume=resume, processes=processes)
+    child_env = dict(os.environ if env is None else env)
+    child_env["PYTHONUNBUFFERED"] = "1"  # train.log shows each line as it is written
+    log_path = run_dir / LOG_FILE
+    with log_path.open("ab") as log:
+        log.write(f"\n--- {time.strftime('%Y-%m-%d %H:%M:%S')} {' '.join(argv)}\n".encode())
+        log.flush()
+        process = subprocess.Popen(
+            argv,
+            cwd=run_dir,
+            env=child_env,
+            stdin=subprocess.DEVNULL,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+            close_fds=True,
+        )
+    record = ProcessRecord(
+        pid=process.pid,
+        start_time=process_start_time(process.pid),
+        host=socket.gethostname(),
+        argv=argv,
+    )
+    atomic_write_json(run_dir / PROCESS_FILE, asdict(record))
+    return record
+
+
+def read_process(run_dir: Path) -> ProcessRecord | None:
+    try:
+        data = orjson.loads((Path(run_dir) / PROCESS_FILE).read_bytes())
+        return ProcessRecord(**data)
+    except (OSError, orjson.JSONDecodeError, TypeError):
+        return None
+
+
+def is_running(run_dir: Path) -> bool:
+    """True while the run's process is alive. A process on another host counts as running: it
+    cannot be checked from here, and calling it dead would mark a healthy run failed."""
+    record = read_process(run_dir)
+    if record is None:
+        return False
+    return pid_alive(record) if record.local else True
+
+
+def _signal_group(record: ProcessRecord, sig: signal.Signals) -> bool:
+    if not pid_alive(record):
+        return False
+    try:
+        os.killpg(record.pid, sig)  # the process leads its own session, so its group id is its pid
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        os.kill(record.pid, sig)
+    return True
+
+
+def request_stop(run_dir: Path) -> ProcessRecord | None:
+    """Send SIGTERM to the run's processes; returns the record if something was signalled."""
+    record = read_process(run_dir)
+    if record is None or not record.local:
+        return None
+    return record if _signal_group(record, signal.SIGTERM) else None
+
+
+async def stop(run_dir: Path, grace_s: float = DEFAULT_GRACE_S, poll_s: float = 0.2) -> str:
+    """SIGTERM, wait up to `grace_s` for a graceful exit, then SIGKILL.
+
+    Returns "not-running", "stopped" (exited on its own after SIGTERM) or "killed".
+    """
+    record = request_stop(run_dir)
+    if record is None:
+        return "not-running"
+    deadline = time.monotonic() + grace_s
+    while time.monotonic() < deadline:
+        if not pid_alive(record):
+            return "stopped"
+        await asyncio.sleep(poll_s)
+    _signal_group(record, signal.SIGKILL)
+    for _ in range(50):
+        if not pid_alive(record):
+            break
+        await asyncio.sleep(0.1)
+    return "killed"
+
+
+def stop_blocking(run_dir: Path, grace_s: float = DEFAULT_GRACE_S) -> str:
+    return asyncio.run(stop(run_dir, grace_s))
+
+
+def last_log_lines(run_dir: Path, count: int = 20, max_bytes: int = 64 * 1024) -> list[str]:
+    """The last lines of train.log (what a process that died without a word last said)."""
+    path = Path(run_dir) / LOG_FILE
+    try:
+        with path.open("rb") as handle:
+            size = handle.seek(0, os.SEEK_END)
+            handle.seek(max(0, size - max_bytes))
+            data = handle.read()
+    except OSError:
+        return []
+    lines = data.decode("utf-8", errors="replace").replace("\r", "\n").splitlines()
+    return list(deque((line for line in lines if line.strip()), maxlen=count))

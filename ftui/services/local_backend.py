@@ -1,0 +1,482 @@
+"""The local LoRA / QLoRA backend: check a run before it starts, launch it, cancel, resume, re-run,
+and reattach to runs left going by an earlier ftui.
+
+Everything here is cheap for the app process: the checks read the dataset and the model's
+`config.json` and tokenizer files, never torch. The training itself happens in a detached
+process (`ftui.services.launcher`), which reports through the run's event log; the store indexes
+that log, so a launched run shows in the run history at once and its metrics grow there.
+"""
+
+from __future__ import annotations
+
+import os
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from ftui.config import Config
+from ftui.core.chat_templates import choose_template
+from ftui.core.events import TERMINAL_STATUSES, EventWriter, RunStatus
+from ftui.core.findings import Severity
+from ftui.core.local_train_config import ConfigError, LocalTrainConfig
+from ftui.core.memory_estimate import (
+    MemoryEstimate,
+    ModelShape,
+    estimate_memory,
+    format_bytes,
+    quantization_cost_note,
+    resolve_precision,
+)
+from ftui.core.model_files import (
+    ModelNotFound,
+    has_tokenizer,
+    read_chat_template,
+    read_json,
+    resolve_model,
+    tokenizer_special_tokens,
+)
+from ftui.services import launcher
+from ftui.services.gpu import GpuInfo, detect_gpus, system_memory
+from ftui.services.store import Run, RunStore, StoreError
+
+BACKEND = "local"
+MAX_LISTED_FINDINGS = 3
+# Findings that are errors for OpenAI's fine-tuning API only: a local run trains on 5 examples, or
+# with extra message keys, just as well (the chat template reads role and content).
+OPENAI_ONLY_ERRORS = frozenset({"too_few_examples", "message_unrecognized_key"})
+FAILED_LOG_LINES = 15
+# A run recorded but never given a process (ftui stopped between the two) is failed after this.
+LAUNCH_TIMEOUT_S = 60.0
+
+
+class LaunchError(StoreError):
+    """A run that cannot start; the message lists what to fix."""
+
+
+@dataclass
+class Capacity:
+    """What the machine has for one training process."""
+
+    gpus: list[GpuInfo]
+    ram_total: int | None
+    ram_available: int | None
+
+    @property
+    def on_gpu(self) -> bool:
+        return bool(self.gpus)
+
+    def per_process_bytes(self, on_gpu: bool) -> int | None:
+        """What one training process can use: the least free GPU, or the free RAM."""
+        if on_gpu and self.gpus:
+            return min(g.memory_free for g in self.gpus)
+        return self.ram_available
+
+    def describe(self) -> str:
+        if self.gpus:
+            return "; ".join(g.describe() for g in self.gpus)
+        if self.ram_total:
+            free = format_bytes(self.ram_available or 0)
+            return f"no GPU: CPU with {format_bytes(self.ram_total)} RAM ({free} free)"
+        return "no GPU: CPU"
+
+
+def machine_capacity() -> Capacity:
+    memory = system_memory()
+    return Capacity(detect_gpus(), *(memory if memory else (None, None)))
+
+
+@dataclass
+class Preflight:
+    """The outcome of checking a run before launch: blocking problems, warnings and the plan."""
+
+    config: LocalTrainConfig
+    problems: list[str] = field(default_factory=list)
+    warnings: list[str] = field(default_factory=list)
+    model_path: Path | None = None
+    estimate: MemoryEstimate | None = None
+    capacity: Capacity | None = None
+    precision: str | None = None
+    processes: int = 1
+    checkpointing: bool = False  # gradient checkpointing, once auto is resolved for the device
+    examples: int | None = None
+    dataset_summary: dict[str, Any] | None = None
+
+    @property
+    def ok(self) -> bool:
+        return not self.problems
+
+    def plan_lines(self) -> list[str]:
+        """The plan a user confirms: model, data, settings, device, memory."""
+        c = self.config
+        targets = c.target_modules
+        targets_text = targets if isinstance(targets, str) else ",".join(targets)
+        length = f"{c.max_steps} steps" if c.max_steps > 0 else f"{c.epochs:g} epochs"
+        lines = [
+            f"Model      {c.base_model}"
+            + (
+                f"  ({self.model_path})"
+                if self.model_path and str(self.model_path) != c.base_model
+                else ""
+            ),
+            f"Data       {c.dataset_path}"
+            + (f"  ({self.examples} examples)" if self.examples is not None else ""),
+        ]
+        if c.validation_path:
+            lines.append(f"Validation {c.validation_path}")
+        lines += [
+            f"LoRA       r={c.lora_r} alpha={c.lora_alpha} dropout={c.lora_dropout} "
+            f"targets={targets_text}",
+            f"Training   {length}, lr {c.learning_rate:g} ({c.lr_scheduler}), batch "
+            f"{c.batch_size} x {c.grad_accum} accumulation, max length {c.max_length}"
+            + (", packing" if c.packing else "")
+            + (", gradient checkpointing" if self.checkpointing else "")
+            + (", assistant-only loss" if c.assistant_only_loss else ""),
+            f"Precision  {self.precision or c.precision}, quantization {c.quantization}"
+            + (f", {self.processes} processes" if self.processes > 1 else ""),
+        ]
+        if self.capacity is not None:
+            lines.append(f"Machine    {self.capacity.describe()}")
+        if self.estimate is not None:
+            lines.append(
+                f"Memory     ~{format_bytes(self.estimate.total)} per process "
+                f"({self.estimate.breakdown()}); {self.estimate.trainable_params:,} trainable "
+                f"of {self.estimate.params:,} parameters"
+            )
+        return lines
+
+
+def _validation_errors(path: Path) -> tuple[list[str], dict[str, Any] | None]:
+    """The dataset's findings that block local training (as sentences), and a summary for the
+    store."""
+    from ftui.core.reader import DatasetError
+    from ftui.core.validate import validate_file
+
+    try:
+        report = validate_file(path)
+    except DatasetError as exc:
+        return [str(exc)], None
+    except OSError as exc:
+        return [f"{path}: cannot read ({exc.strerror or exc})"], None
+    errors = [
+        f
+        for f in report.findings
+        if f.severity is Severity.ERROR and f.code not in OPENAI_ONLY_ERRORS
+    ]
+    ignored = sum(
+        count.count
+        for code, count in report.code_counts.items()
+        if code in OPENAI_ONLY_ERRORS and count.severity is Severity.ERROR
+    )
+    sentences = [
+        f"{path}, line {f.line}: {f.message}" if f.line else f"{path}: {f.message}"
+        for f in errors[:MAX_LISTED_FINDINGS]
+    ]
+    if report.errors - ignored > len(sentences):
+        sentences.append(
+            f"{path}: {report.errors - ignored - len(sentences)} more error(s); "
+            f"`ftui validate {path}` lists them all."
+        )
+    summary = {"format": str(report.format), "examples": report.examples}
+    summary["tokens"] = report.tokens.total
+    return sentences, summary
+
+
+def preflight(
+    config: LocalTrainConfig,
+    app_config: Config,
+    *,
+    capacity: Capacity | None = None,
+    validate: bool = True,
+) -> Preflight:
+    """Everything that can be known about a run before it starts, without loading the model."""
+    result = Preflight(config=config, problems=list(config.problems()))
+    settings_ok = not result.problems
+    capacity = capacity if capacity is not None else machine_capacity()
+    result.capacity = capacity
+
+    # Dataset(s): a run never starts on data with errors.
+    for label, raw in (
+        ("dataset", config.dataset_path),
+        ("validation dataset", config.validation_path),
+    ):
+        if not raw:
+            continue
+        path = Path(raw)
+        if not path.is_file():
+            result.problems.append(f"The {label} {path} does not exist or is not a file.")
+            continue
+        if not os.access(path, os.R_OK):
+            result.problems.append(f"The {label} {path} is not readable (check its permissions).")
+            continue
+        if validate:
+            errors, summary = _validation_errors(path)
+            if errors:
+                result.problems.append(
+                    f"The {label} has errors; fix them before training:\n  - "
+                    + "\n  - ".join(errors)
+                )
+            if label == "dataset" and summary is not None:
+                result.dataset_summary = summary
+                result.examples = summary.get("examples")
+
+    # Model: found offline, with a tokenizer and a chat template fit for the loss asked for.
+    try:
+        model_path = resolve_model(config.base_model, app_config.models_dir)
+    except ModelNotFound as exc:
+        result.problems.append(str(exc))
+        model_path = None
+    model_config: dict[str, Any] = {}
+    if model_path is not None:
+        result.model_path = model_path
+        model_config = read_json(model_path / "config.json")
+        if not has_tokenizer(model_path):
+            result.problems.append(
+                f"{model_path} has no tokenizer files (tokenizer.json, tokenizer.model or "
+                "vocab.json): copy the tokenizer beside the model."
+            )
+        else:
+            chosen = choose_template(
+                config.chat_template,
+                own_template=read_chat_template(model_path),
+                special_tokens=tokenizer_special_tokens(model_path),
+                assistant_only_loss=config.assistant_only_loss,
+                model_type=model_config.get("model_type"),
+                model_label=config.base_model,
+            )
+            if chosen.problem:
+                result.problems.append(chosen.problem)
+
+    # Device, precision and memory.
+    on_gpu = capacity.on_gpu and config.device != "cpu"
+    if config.device == "cuda" and not capacity.on_gpu:
+        result.problems.append(
+            "device is cuda but no NVIDIA GPU was found (no NVML, no nvidia-smi): "
+            "set device to auto or cpu."
+        )
+    if on_gpu:
+        visible = len(capacity.gpus)
+        if config.gpus > visible:
+            result.problems.append(
+                f"gpus is {config.gpus} but this machine shows {visible} GPU(s)."
+            )
+        result.processes = min(config.gpus or visible, visible)
+    result.checkpointing = config.checkpointing_on(on_gpu)
+    bf16 = all(g.supports_bf16 for g in capacity.gpus) if on_gpu else False
+    result.precision = resolve_precision(config.precision, on_gpu=on_gpu, bf16_supported=bf16)
+    if result.precision == "fp16" and not on_gpu:
+        result.problems.append("fp16 training needs a GPU; on a CPU choose auto (fp32) or bf16.")
+    if config.quantization != "none":
+        result.warnings.append(quantization_cost_note(config.quantization, on_gpu=on_gpu))
+    if model_config and settings_ok:
+        try:
+            shape = ModelShape.from_config(model_config)
+        except (ValueError, TypeError) as exc:
+            result.warnings.append(f"No memory estimate: {exc}.")
+        else:
+            result.estimate = estimate_memory(
+                shape,
+                quantization=config.quantization,
+                precision=result.precision,
+                lora_r=config.lora_r,
+                target_modules=config.target_modules,
+                batch_size=config.batch_size,
+                max_length=config.max_length,
+                gradient_checkpointing=result.checkpointing,
+                on_gpu=on_gpu,
+            )
+            _check_fit(result, result.estimate, capacity, on_gpu)
+    return result
+
+
+def _check_fit(
+    result: Preflight, estimate: MemoryEstimate, capacity: Capacity, on_gpu: bool
+) -> None:
+    available = capacity.per_process_bytes(on_gpu)
+    if available is None:
+        return
+    where = "free GPU memory" if on_gpu else "free RAM"
+    if estimate.total > available:
+        result.warnings.append(
+            f"This run needs about {format_bytes(estimate.total)} but the machine has "
+            f"{format_bytes(available)} of {where}: it will likely run out of memory. Lower "
+            "batch_size or max_length, keep gradient checkpointing on, or use 4bit."
+        )
+    elif estimate.total > 0.85 * available:
+        result.warnings.append(
+            f"This run needs about {format_bytes(estimate.total)} of {format_bytes(available)} "
+            f"{where}: tight; another process on the machine could push it over."
+        )
+
+
+class LocalBackend:
+    """Launch, stop, resume and re-run local training runs recorded in a RunStore."""
+
+    def __init__(self, store: RunStore, config: Config) -> None:
+        self.store = store
+        self.config = config
+
+    # -- launching ----------------------------------------------------------------------------
+
+    def check(self, config: LocalTrainConfig, *, capacity: Capacity | None = None) -> Preflight:
+        return preflight(config, self.config, capacity=capacity)
+
+    def launch(
+        self,
+        config: LocalTrainConfig,
+        *,
+        checked: Preflight | None = None,
+        run_id: str | None = None,
+    ) -> Run:
+        """Check (unless a passing preflight is given), record the run, start its process."""
+        result = checked if checked is not None else self.check(config)
+        if not result.ok:
+            raise LaunchError("Cannot start this run: " + " ".join(result.problems))
+        config = self._absolute(config)
+        run = self.store.create_run(
+            backend=BACKEND,
+            base_model=config.base_model,
+            config=config.to_dict(),
+            dataset_path=config.dataset_path,
+            validation_path=config.validation_path,
+            run_id=run_id,
+            dataset_summary=result.dataset_summary,
+        )
+        return self._start(run, resume=False, processes=result.processes)
+
+    def _absolute(self, config: LocalTrainConfig) -> LocalTrainConfig:
+        """Paths the detached process can use from its own working directory."""
+        changes: dict[str, Any] = {"dataset_path": str(Path(config.dataset_path).resolve())}
+        if config.validation_path:
+            changes["validation_path"] = str(Path(config.validation_path).resolve())
+        model = Path(config.base_model).expanduser()
+        if model.is_dir():
+            changes["base_model"] = str(model.resolve())
+        return config.with_changes(**changes)
+
+    def _env(self) -> dict[str, str]:
+        env = dict(os.environ)
+        env["FTUI_HOME"] = str(self.config.home)  # the trainer resolves model names like we did
+        return env
+
+    def _start(self, run: Run, *, resume: bool, processes: int = 1) -> Run:
+        try:
+            record = launcher.launch(
+                run.run_dir, resume=resume, processes=processes, env=self._env()
+            )
+        except OSError as exc:
+            return self.store.update_run(
+                run.id,
+                status=RunStatus.FAILED,
+                error=f"Could not start the training process: {exc}",
+            )
+        return self.store.update_run(
+            run.id,
+            status=RunStatus.QUEUED,
+            message=f"Training process started (pid {record.pid}); log in "
+            f"{run.run_dir / launcher.LOG_FILE}",
+        )
+
+    def run_config(self, run: Run) -> LocalTrainConfig:
+        try:
+            return LocalTrainConfig.from_dict(dict(run.config))
+        except (ConfigError, TypeError) as exc:
+            raise LaunchError(f"Run {run.id} has no usable local config: {exc}") from None
+
+    def resume(self, run_id: str) -> Run:
+        """Continue a cancelled or failed run from its last checkpoint, in the same run."""
+        run = self._local_run(run_id)
+        self.store.ingest_events(run.id)
+        run = self.store.get_run(run.id)
+        if launcher.is_running(run.run_dir):
+            raise LaunchError(f"Run {run.id} is still running.")
+        if run.status == RunStatus.SUCCEEDED:
+            raise LaunchError(
+                f"Run {run.id} already succeeded; use run again with changes to train more."
+            )
+        config = self.run_config(run)
+        checked = self.check(config)
+        if not checked.ok:
+            raise LaunchError("Cannot resume this run: " + " ".join(checked.problems))
+        return self._start(run, resume=True, processes=checked.processes)
+
+    def run_again(self, run_id: str, **changes: Any) -> Run:
+        """A new run with this run's config and some settings changed."""
+        run = self._local_run(run_id)
+        try:
+            config = self.run_config(run).with_changes(**changes)
+        except TypeError as exc:
+            raise LaunchError(str(exc)) from None
+        return self.launch(config)
+
+    # -- stopping -----------------------------------------------------------------------------
+
+    async def cancel(self, run_id: str, grace_s: float = launcher.DEFAULT_GRACE_S) -> Run:
+        """SIGTERM (the trainer checkpoints and exits cancelled), SIGKILL after `grace_s`."""
+        run = self._local_run(run_id)
+        outcome = await launcher.stop(run.run_dir, grace_s)
+        self.store.ingest_events(run.id)
+        run = self.store.get_run(run.id)
+        if run.status in TERMINAL_STATUSES:
+            return run
+        if outcome == "killed":
+            message = f"Killed after {grace_s:g} s without a graceful exit; checkpoints are kept."
+        elif outcome == "not-running":
+            message = "Cancelled before its process was running."
+        else:
+            message = "Cancelled; the process exited without writing its final status."
+        return self.store.update_run(run.id, status=RunStatus.CANCELLED, message=message)
+
+    # -- after a restart ----------------------------------------------------------------------
+
+    def reattach_runs(self) -> list[Run]:
+        """Bring the store up to date with every local run that was not finished.
+
+        Runs whose process is alive are returned (the UI tails their logs). A run whose process
+        is gone without a final status is marked failed, with the last lines of its train.log.
+        """
+        unfinished = [s.value for s in RunStatus if s not in TERMINAL_STATUSES]
+        active = self.store.list_runs(backend=BACKEND, status=unfinished, include_archived=True)
+        alive: list[Run] = []
+        for run in active:
+            running = launcher.is_running(run.run_dir)
+            # Read the log after the liveness check: a process that just finished has written
+            # its final status by the time it is seen dead.
+            self.store.ingest_events(run.id)
+            run = self.store.get_run(run.id)
+            if run.status in TERMINAL_STATUSES:
+                continue
+            if running:
+                alive.append(run)
+            elif launcher.read_process(run.run_dir) is not None:
+                self._mark_died(run)
+            elif time.time() - run.created_at > LAUNCH_TIMEOUT_S:
+                self.store.update_run(
+                    run.id,
+                    status=RunStatus.FAILED,
+                    error="ftui stopped while launching this run, so it never started; "
+                    "launch it again (run again with changes keeps its settings).",
+                )
+        return alive
+
+    def _mark_died(self, run: Run) -> Run:
+        lines = launcher.last_log_lines(run.run_dir, FAILED_LOG_LINES)
+        tail = " | ".join(lines[-3:]) if lines else "train.log is empty"
+        with EventWriter(run.events_path) as writer:
+            if lines:
+                writer.log("Last lines of train.log:\n" + "\n".join(lines), level="error")
+        return self.store.update_run(
+            run.id,
+            status=RunStatus.FAILED,
+            error=f"The training process died without reporting (killed, or out of memory). "
+            f"Last log lines: {tail}",
+        )
+
+    def _local_run(self, run_id: str) -> Run:
+        run = self.store.get_run(run_id)
+        if run.backend != BACKEND:
+            raise LaunchError(f"Run {run.id} is a {run.backend} run, not a local one.")
+        return run
+
+    def is_running(self, run_id: str) -> bool:
+        return launcher.is_running(self.store.get_run(run_id).run_dir)

@@ -1,0 +1,151 @@
+"""Trainer callbacks: every log and checkpoint into the run's event log, and a graceful stop.
+
+Only the main process (rank 0) writes events; the other ranks of a multi-GPU run stay silent so each
+step is logged once.
+"""
+
+from __future__ import annotations
+
+import time
+from pathlib import Path
+from typing import Any
+
+from transformers import TrainerCallback, TrainerControl, TrainerState, TrainingArguments
+
+from ftui.core.events import EventWriter
+from ftui.train.stop import StopRequest
+
+# Trainer / trl log keys -> ftui metric names (OpenAI's names where they overlap).
+METRIC_NAMES = {
+    "loss": "train_loss",
+    "eval_loss": "valid_loss",
+    "mean_token_accuracy": "train_mean_token_accuracy",
+    "eval_mean_token_accuracy": "valid_mean_token_accuracy",
+    "learning_rate": "learning_rate",
+    "grad_norm": "grad_norm",
+    "entropy": "train_entropy",
+    "eval_entropy": "valid_entropy",
+}
+SUMMARY_KEY = "train_runtime"
+
+
+def is_summary(logs: dict[str, Any]) -> bool:
+    """The end-of-training summary: its "train_loss" is the run's average, not a step's value
+    (step logs say "loss"; and they carry "train_runtime" too when tokens are counted)."""
+    return "train_loss" in logs and "loss" not in logs
+
+
+class EventLogCallback(TrainerCallback):
+    """Appends metrics (with tokens/s) and checkpoints to events.jsonl.
+
+    Throughput counts the tokens the Trainer saw that are not padding
+    (`include_num_input_tokens_seen="non_padding"`), over wall-clock time between logs.
+    """
+
+    def __init__(self, writer: EventWriter, run_dir: Path) -> None:
+        self.writer = writer
+        self.run_dir = run_dir
+        self._session_start_tokens = 0  # tokens already seen by the run this session resumed
+        self._last_tokens = 0
+        self._last_time = 0.0
+
+    def on_train_begin(
+        self, args: TrainingArguments, state: TrainerState, control: TrainerControl, **kw: Any
+    ) -> None:
+        self._last_time = time.monotonic()
+        self._session_start_tokens = self._last_tokens = int(state.num_input_tokens_seen or 0)
+        if state.is_world_process_zero:
+            self.writer.log(
+                f"Training: {state.max_steps} steps, starting at step {state.global_step}."
+            )
+
+    def on_log(
+        self,
+        args: TrainingArguments,
+        state: TrainerState,
+        control: TrainerControl,
+        logs: dict[str, Any] | None = None,
+        **kw: Any,
+    ) -> None:
+        if not state.is_world_process_zero or not logs:
+            return
+        if is_summary(logs):
+            self.writer.log(self._summary(logs, state))
+            return
+        values = {
+            METRIC_NAMES[key]: float(value)
+            for key, value in logs.items()
+            if key in METRIC_NAMES and isinstance(value, int | float)
+        }
+        tokens = int(state.num_input_tokens_seen or 0)
+        now = time.monotonic()
+        if "loss" in logs and tokens > self._last_tokens and now > self._last_time:
+            values["tokens_per_second"] = (tokens - self._last_tokens) / (now - self._last_time)
+            self._last_tokens, self._last_time = tokens, now
+        if not values:
+            return
+        fields: dict[str, Any] = {"max_steps": state.max_steps}
+        if state.epoch is not None:
+            fields["epoch"] = round(float(state.epoch), 4)
+        self.writer.metric(state.global_step, values, **fields)
+
+    def _summary(self, logs: dict[str, Any], state: TrainerState) -> str:
+        runtime = float(logs[SUMMARY_KEY])
+        text = f"Training finished in {runtime:.2f} s"
+        tokens = int(state.num_input_tokens_seen or 0) - self._session_start_tokens
+        if tokens > 0 and runtime > 0:
+            text += f" ({tokens:,} tokens, {tokens / runtime:,.0f} tokens/s)"
+        average = logs.get("train_loss")
+        if isinstance(average, float):
+            text += f", average train loss {average:.4f}"
+        return text + "."
+
+    def on_save(
+        self, args: TrainingArguments, state: TrainerState, control: TrainerControl, **kw: Any
+    ) -> None:
+        if not state.is_world_process_zero:
+            return
+        checkpoint = Path(str(args.output_dir)) / f"checkpoint-{state.global_step}"
+        try:
+            path = str(checkpoint.resolve().relative_to(self.run_dir.resolve()))
+        except ValueError:
+            path = str(checkpoint)
+        self.writer.emit("checkpoint", step=state.global_step, path=path)
+
+
+class GracefulStopCallback(TrainerCallback):
+    """On a stop request: save a checkpoint at the end of the current step, then stop.
+
+    Under multi-GPU training the decision is agreed across ranks (an all-reduce of the flag), so
+    every process stops at the same step even if the signal reached them at different moments.
+    """
+
+    def __init__(self, stop: StopRequest) -> None:
+        self.stop = stop
+        self.stopped_at_step: int | None = None
+
+    def _agreed(self) -> bool:
+        requested = self.stop.is_set()
+        import torch.distributed as dist
+
+        if dist.is_available() and dist.is_initialized() and dist.get_world_size() > 1:
+            import torch
+
+            device = "cuda" if torch.cuda.is_available() else "cpu"
+            flag = torch.tensor([1 if requested else 0], device=device)
+            dist.all_reduce(flag, op=dist.ReduceOp.MAX)
+            return bool(flag.item())
+        return requested
+
+    def on_train_begin(
+        self, args: TrainingArguments, state: TrainerState, control: TrainerControl, **kw: Any
+    ) -> None:
+        self.stop.training_started = True  # from now on a stop waits for the step's end
+
+    def on_step_end(
+        self, args: TrainingArguments, state: TrainerState, control: TrainerControl, **kw: Any
+    ) -> None:
+        if self._agreed():
+            control.should_save = True
+            control.should_training_stop = True
+            self.stopped_at_step = state.global_step
