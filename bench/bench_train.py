@@ -237,9 +237,9 @@ def main() -> None:
         return
 
     os.environ.setdefault("HF_HUB_OFFLINE", "1")
-    os.environ.setdefault("FTUI_HOME", tempfile.mkdtemp(prefix="ftui-bench-home-"))
-    with tempfile.TemporaryDirectory(prefix="ftui-bench-") as tmp:
+    with tempfile.TemporaryDirectory(prefix="ftui-bench-train-") as tmp:
         work = Path(tmp)
+        os.environ.setdefault("FTUI_HOME", str(work / "home"))  # children inherit it
         data = work / "train.jsonl"
         source = write_examples(data, args.examples)
         started = time.perf_counter()

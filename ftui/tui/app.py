@@ -7,6 +7,7 @@ its own commands and state.
 
 from __future__ import annotations
 
+import sys
 from collections.abc import Iterable, Sequence
 from pathlib import Path
 from typing import ClassVar
@@ -17,6 +18,8 @@ from textual.screen import Screen
 from ftui.config import Config
 from ftui.tui.commands import CommandsProvider, collect_commands, command
 from ftui.tui.screens.workbench import SECTIONS, WorkbenchScreen
+
+UI_SWITCH_INTERVAL_S = 0.001
 
 
 class FtuiApp(App[None]):
@@ -67,6 +70,10 @@ class FtuiApp(App[None]):
         notices: Sequence[str] = (),
     ) -> None:
         super().__init__()
+        # Indexing and validation run in CPU-bound threads. With the default 5 ms GIL switch
+        # interval the UI thread waits up to 5 ms each time it gives the GIL up while painting,
+        # which adds up to hundreds of ms per key press; 1 ms keeps keys responsive.
+        sys.setswitchinterval(UI_SWITCH_INTERVAL_S)
         self.config = config
         self._initial_path = path
         self._fmt = fmt

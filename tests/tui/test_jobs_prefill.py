@@ -18,7 +18,11 @@ async def test_jobs_form_is_prefilled_with_the_open_dataset(
         await settle(pilot)
         await press(pilot, "2")
         await settle(pilot)
-        await pilot.pause()
+        # The section mounts its pane once its modules are imported: wait (bounded) for the form.
+        for _ in range(100):
+            if app.screen.query("#jobs-dataset_path"):
+                break
+            await pilot.pause(0.05)
         dataset = app.screen.query_one("#jobs-dataset_path", Input)
         assert dataset.value == str(demo_path)
         # A required field without a default starts empty, never as a placeholder object.

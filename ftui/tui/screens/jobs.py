@@ -149,10 +149,12 @@ class JobsPane(Container):
         capacity: Capacity | None = None,
         refresh_interval: float | None = 3.0,
         grace_s: float = 120.0,
+        dataset: Path | None = None,
         id: str | None = None,
     ) -> None:
         super().__init__(id=id)
         self.config = config
+        self.initial_dataset = dataset  # the dataset open in the workbench, if any
         self.store = store
         self.backend = LocalBackend(store, config)
         self.capacity = capacity  # None: detected in a worker at mount
@@ -173,6 +175,8 @@ class JobsPane(Container):
             yield plan
 
     def on_mount(self) -> None:
+        if self.initial_dataset is not None:
+            self.set_dataset(self.initial_dataset)
         self._discover(self.capacity)
         self.refresh_jobs()
         if self.refresh_interval:

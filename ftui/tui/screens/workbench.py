@@ -35,6 +35,7 @@ __all__ = ["SECTIONS", "WorkbenchScreen"]
 
 class WorkbenchScreen(Screen[None]):
     COMMAND_GROUP = "Workbench"
+    REATTACH_DELAY_S = 2.0
 
     def __init__(self, config: Config, path: Path | None = None, *, fmt: str | None = None) -> None:
         super().__init__(id="workbench")
@@ -53,6 +54,17 @@ class WorkbenchScreen(Screen[None]):
     def on_mount(self) -> None:
         self.query_one(DataSection).focus_list()
         self._detect_backends()
+        # Training runs outlive ftui, so on every start find the ones still going and mark those
+        # whose process died without a final status as failed. Deferred until start-up is over:
+        # the store's import costs half a second that the first rows must not wait for.
+        self.set_timer(self.REATTACH_DELAY_S, self._reattach_local_runs)
+
+    @work(thread=True, group="reattach", exit_on_error=False)
+    def _reattach_local_runs(self) -> None:
+        store_module = importlib.import_module("ftui.services.store")
+        backend_module = importlib.import_module("ftui.services.local_backend")
+        store = store_module.RunStore.from_config(self.config)
+        backend_module.LocalBackend(store, self.config).reattach_runs()
 
     @property
     def data(self) -> DataSection:
@@ -99,10 +111,6 @@ class WorkbenchScreen(Screen[None]):
             slot.show_unavailable(f"The {slot.title} section failed to start: {exc}")
             return
         slot.show_pane(pane)
-        # The Jobs form starts on the dataset the user is curating.
-        dataset = self.data.path
-        if event.section == "jobs" and dataset is not None and hasattr(pane, "set_dataset"):
-            self.call_after_refresh(pane.set_dataset, dataset)
 
     def _build_pane(self, section: str) -> Any:
         if section == "runs":
@@ -110,7 +118,8 @@ class WorkbenchScreen(Screen[None]):
             return runs.RunsPane(self._get_store())
         if section == "jobs":
             jobs = importlib.import_module("ftui.tui.screens.jobs")
-            return jobs.JobsPane(self.config, self._get_store())
+            # The Jobs form starts on the dataset the user is curating.
+            return jobs.JobsPane(self.config, self._get_store(), dataset=self.data.path)
         raise LookupError(section)
 
     def _get_store(self) -> Any:
