@@ -26,7 +26,8 @@ def _read_umask() -> int:
 _UMASK = _read_umask()
 
 
-def _fsync_dir(directory: Path) -> None:
+def fsync_dir(directory: Path) -> None:
+    """Make a rename or a new file in `directory` durable."""
     # Not every platform lets you open a directory (Windows); durability there is best effort.
     try:
         fd = os.open(directory, os.O_RDONLY)
@@ -72,7 +73,7 @@ def atomic_writer(
         with contextlib.suppress(FileNotFoundError):
             tmp.unlink()
         raise
-    _fsync_dir(directory)
+    fsync_dir(directory)
 
 
 def atomic_write_bytes(path: str | os.PathLike[str], data: bytes) -> None:

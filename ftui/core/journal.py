@@ -28,6 +28,8 @@ from typing import Any
 
 import orjson
 
+from ftui.core.atomic import fsync_dir
+
 JOURNAL_VERSION = 1
 HEAD_BYTES = 1 << 20
 TAIL_BYTES = 64 << 10
@@ -232,7 +234,7 @@ class JournalWriter:
         }
         self._write(header)
         if fsync:
-            _fsync_dir(path.parent)
+            fsync_dir(path.parent)
 
     @classmethod
     def reopen(cls, path: Path, *, fsync: bool = True) -> JournalWriter:
@@ -266,16 +268,3 @@ class JournalWriter:
     def remove(self) -> None:
         self.close()
         self.path.unlink(missing_ok=True)
-
-
-def _fsync_dir(directory: Path) -> None:
-    try:
-        fd = os.open(directory, os.O_RDONLY)
-    except OSError:
-        return
-    try:
-        os.fsync(fd)
-    except OSError:
-        pass
-    finally:
-        os.close(fd)
