@@ -15,6 +15,9 @@ def _isolated_ftui_home(tmp_path_factory: pytest.TempPathFactory, monkeypatch: p
     monkeypatch.setenv("FTUI_HOME", str(home))
     monkeypatch.setenv("HF_HUB_OFFLINE", "1")
     monkeypatch.setenv("TRANSFORMERS_OFFLINE", "1")
+    # Tests run two at a time and start trainers of their own: one math thread per process keeps
+    # torch from oversubscribing the cores, which slows everything down many times over.
+    monkeypatch.setenv("OMP_NUM_THREADS", "1")
     monkeypatch.delenv("OPENAI_API_KEY", raising=False)
     monkeypatch.delenv("OPENAI_BASE_URL", raising=False)
     return home
