@@ -170,12 +170,7 @@ def describe_run(store: RunStore, run: Run) -> str:
     for label, record in (("dataset", run.dataset), ("validation", run.validation_dataset)):
         if record is None:
             continue
-        facts = [record.format or "unknown format"]
-        if record.examples is not None:
-            facts.append(f"{record.examples:,} examples")
-        if record.tokens is not None:
-            facts.append(f"{record.tokens:,} tokens")
-        lines.append(f"  {label:<12} {record.path} ({', '.join(facts)})")
+        lines.append(f"  {label:<12} {record.path} ({record.facts()})")
     state = store.dataset_state(run.id)
     if state == "changed":
         lines.append("  ! the dataset file changed since this run used it (sha256 differs)")

@@ -111,6 +111,15 @@ class DatasetRecord:
     def name(self) -> str:
         return self.path.name
 
+    def facts(self) -> str:
+        """What is known of the content, for people: "openai, 68 examples, 14,190 tokens"."""
+        facts = [self.format or "unknown format"]
+        if self.examples is not None:
+            facts.append(f"{self.examples:,} examples")
+        if self.tokens is not None:
+            facts.append(f"{self.tokens:,} tokens")
+        return ", ".join(facts)
+
     def to_json_dict(self) -> dict[str, Any]:
         return {
             "id": self.id,

@@ -143,13 +143,8 @@ def describe_dataset(run: Run, state: str) -> str:
     for label, record in (("train", run.dataset), ("validation", run.validation_dataset)):
         if record is None:
             continue
-        facts = [record.format or "unknown format"]
-        if record.examples is not None:
-            facts.append(f"{record.examples:,} examples")
-        if record.tokens is not None:
-            facts.append(f"{record.tokens:,} tokens")
         lines.append(f"[dim]{label:<12}[/] {escape(record.name)}")
-        lines.append(f"{'':<12} {escape(', '.join(facts))}")
+        lines.append(f"{'':<12} {escape(record.facts())}")
         lines.append(f"[dim]{'':<12} sha256 {record.sha256[:16]}…[/]")
         lines.append(f"[dim]{'':<12} in {escape(str(record.path.parent))}[/]")
     if not lines:
