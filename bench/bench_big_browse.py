@@ -132,7 +132,7 @@ LAUNCH = time.perf_counter()
 from textual import events
 from ftui.config import Config
 from ftui.tui.app import make_app
-from ftui.tui.screens.data import DataSection
+from ftui.tui.sections.data.section import DataSection
 from ftui.tui.widgets.example_list import ExampleList
 
 # When the dataset starts opening (the app's first frame is painted just before), and when

@@ -106,7 +106,7 @@ def main() -> None:
     parser.add_argument("--runs", type=int, default=9)
     args = parser.parse_args()
 
-    from ftui.core.demo import create_demo_workspace
+    from ftui.core.dataset.demo import create_demo_workspace
 
     with tempfile.TemporaryDirectory() as tmp:
         home = Path(tmp) / "home"

@@ -25,7 +25,7 @@ from pathlib import Path
 
 import orjson
 
-from ftui.core.events import EventWriter
+from ftui.core.runs.events import EventWriter
 from ftui.services.store import RunStore
 
 
@@ -177,7 +177,7 @@ async def open_pane(store_path: Path, runs_dir: Path) -> tuple[float, float, flo
     """Seconds to the first rows, to the full list, and to jump to the oldest run; rows shown."""
     from textual.app import App, ComposeResult
 
-    from ftui.tui.screens.runs import RunsPane
+    from ftui.tui.sections.runs import RunsPane
 
     store = RunStore(store_path, runs_dir)
 

@@ -23,7 +23,7 @@ from textual.pilot import Pilot
 from textual.worker import WorkerCancelled
 
 from ftui.config import Config
-from ftui.core.demo import create_demo_workspace
+from ftui.core.dataset.demo import create_demo_workspace
 from ftui.tui.app import FtuiApp, make_app
 from ftui.tui.widgets.header import WorkbenchHeader
 
@@ -74,7 +74,7 @@ async def open_findings(pilot: Pilot[Any]) -> None:
 def seed_runs(config: Config) -> None:
     """Two finished local runs with falling losses, written as real event logs."""
     try:
-        from ftui.core.events import EventWriter
+        from ftui.core.runs.events import EventWriter
         from ftui.services.store import RunStore
     except ImportError:
         return

@@ -132,7 +132,7 @@ def start_demo_model_build(config: Config, dataset: Path) -> str | None:
 @click.pass_obj
 def demo_command(config: Config, reset: bool, no_model: bool) -> None:
     """Try ftui on a sample dataset (no GPU, no key, no network needed)."""
-    from ftui.core.demo import create_demo_workspace
+    from ftui.core.dataset.demo import create_demo_workspace
 
     config.ensure_dirs()
     dataset = create_demo_workspace(config.workspaces_dir / DEMO_WORKSPACE, overwrite=reset)

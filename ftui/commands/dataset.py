@@ -13,10 +13,10 @@ from typing import TYPE_CHECKING, Any, NoReturn
 
 import click
 
-from ftui.core.models import DEFAULT_OPENAI_MODEL
+from ftui.core.pricing.models import DEFAULT_OPENAI_MODEL
 
 if TYPE_CHECKING:
-    from ftui.core.validate import ValidationOptions
+    from ftui.core.validation.validate import ValidationOptions
 
 FORMAT_NAMES = ["openai", "alpaca", "sharegpt"]
 EXIT_OK, EXIT_PROBLEMS, EXIT_UNREADABLE = 0, 1, 2
@@ -68,8 +68,8 @@ def _options(
     workers: int | None,
     all_findings: bool = False,
 ) -> ValidationOptions:
-    from ftui.core.formats import DatasetFormat
-    from ftui.core.validate import ValidationOptions
+    from ftui.core.dataset.formats import DatasetFormat
+    from ftui.core.validation.validate import ValidationOptions
 
     return ValidationOptions(
         model=model,
@@ -85,9 +85,9 @@ def _options(
 def _run_validation(
     path: Path, options: ValidationOptions, validation_file: Path | None, show_progress: bool
 ) -> Any:
-    from ftui.core.reader import DatasetError
-    from ftui.core.tokens import TokenizerError
-    from ftui.core.validate import validate_file
+    from ftui.core.dataset.reader import DatasetError
+    from ftui.core.pricing.tokens import TokenizerError
+    from ftui.core.validation.validate import validate_file
 
     bar = None
     if show_progress and sys.stderr.isatty():
@@ -166,7 +166,7 @@ def validate_command(
         sys.stdout.buffer.write(b"\n")
         sys.stdout.flush()
     else:
-        from ftui.core.report import format_report
+        from ftui.core.validation.report import format_report
 
         click.echo(format_report(report))
     failed = report.errors or (report.validation is not None and report.validation.errors)
@@ -183,7 +183,7 @@ def stats_command(
     path: Path, model: str, encoding: str | None, fmt: str | None, as_json: bool
 ) -> None:
     """Describe a dataset: counts, token and message distributions, role patterns, prompts."""
-    from ftui.core.stats import format_stats, stats_dict
+    from ftui.core.validation.stats import format_stats, stats_dict
 
     options = _options(model, encoding, fmt, None, None, None)
     report = _run_validation(path, options, None, show_progress=True)
@@ -211,8 +211,8 @@ def convert_command(
 
     The target is written atomically; what the target format can't hold is listed.
     """
-    from ftui.core.convert import ConvertError, convert_file
-    from ftui.core.reader import DatasetError
+    from ftui.core.dataset.convert import ConvertError, convert_file
+    from ftui.core.dataset.reader import DatasetError
 
     try:
         result = convert_file(
@@ -266,8 +266,8 @@ def split_command(
     skip_invalid: bool,
 ) -> None:
     """Split PATH into PATH's siblings x.train / x.val (/ x.test), duplicates kept together."""
-    from ftui.core.reader import DatasetError
-    from ftui.core.split import SplitError, split_file
+    from ftui.core.dataset.reader import DatasetError
+    from ftui.core.dataset.split import SplitError, split_file
 
     try:
         result = split_file(

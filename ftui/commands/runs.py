@@ -256,7 +256,7 @@ def watch_command(
     """
     import asyncio
 
-    from ftui.core.events import RunStatus, is_terminal
+    from ftui.core.runs.events import RunStatus, is_terminal
     from ftui.services.eventlog import EventTailer, offset_of_last_lines
 
     with open_store(ctx) as store:
@@ -310,7 +310,7 @@ def export_command(ctx: click.Context, run_id: str, output: Path | None) -> None
     """Export a run (record, metric series, events) as JSON."""
     import orjson
 
-    from ftui.core.atomic import atomic_write_bytes
+    from ftui.core.dataset.atomic import atomic_write_bytes
 
     with open_store(ctx) as store:
         data = store.export_run(resolve(store, run_id))

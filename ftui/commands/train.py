@@ -133,7 +133,7 @@ _SETTING_NAMES = (
 
 def _settings(options: dict[str, Any]) -> dict[str, Any]:
     """The options the user gave, as LocalTrainConfig fields."""
-    from ftui.core.local_train_config import parse_target_modules
+    from ftui.core.training.local_config import parse_target_modules
 
     settings = {name: options[name] for name in _SETTING_NAMES if options.get(name) is not None}
     if "quant" in settings:
@@ -180,7 +180,7 @@ def _finish(store: RunStore, backend: LocalBackend, run: Run, wait: bool, as_jso
 
 def _follow(store: RunStore, backend: LocalBackend, run: Run, *, quiet: bool) -> Run:
     """Print the run's events until it ends; notices a process that died without a word."""
-    from ftui.core.events import is_terminal
+    from ftui.core.runs.events import is_terminal
     from ftui.services import launcher
     from ftui.services.eventlog import read_events
 
@@ -231,7 +231,7 @@ def local_command(ctx: click.Context, dataset: Path, model: str, **options: Any)
     Shows the plan and the memory estimate, asks, then starts the training process detached from
     this terminal. Exit status with --wait: 0 succeeded, 1 failed, 3 cancelled.
     """
-    from ftui.core.local_train_config import ConfigError, LocalTrainConfig
+    from ftui.core.training.local_config import ConfigError, LocalTrainConfig
     from ftui.services.local_backend import LaunchError
 
     validation = options.get("validation_file")
@@ -319,7 +319,7 @@ def again_command(
     as_json: bool,
 ) -> None:
     """Start a new run with a finished run's settings, some changed (--set lora_r=32)."""
-    from ftui.core.local_train_config import ConfigError
+    from ftui.core.training.local_config import ConfigError
     from ftui.services.local_backend import LaunchError
 
     with open_store(ctx) as store:
@@ -409,7 +409,7 @@ def tiny_command(directory: Path, texts: Path | None, pretrain_steps: int, force
 @click.pass_context
 def list_models_command(ctx: click.Context, as_json: bool) -> None:
     """Models ftui can train offline: ftui's models folder and the Hugging Face cache."""
-    from ftui.core.model_files import list_local_models
+    from ftui.core.training.model_files import list_local_models
 
     config = _config(ctx)
     models = list_local_models(config.models_dir)

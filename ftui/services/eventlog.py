@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from ftui.core.events import parse_event_line
+from ftui.core.runs.events import parse_event_line
 
 # How much one read takes in; big enough for throughput, small enough to keep a UI loop responsive.
 DEFAULT_CHUNK_BYTES = 1 << 20

@@ -16,11 +16,11 @@ from pathlib import Path
 from typing import Any
 
 from ftui.config import Config
-from ftui.core.chat_templates import choose_template
-from ftui.core.events import TERMINAL_STATUSES, EventWriter, RunStatus
 from ftui.core.findings import Severity
-from ftui.core.local_train_config import ConfigError, LocalTrainConfig
-from ftui.core.memory_estimate import (
+from ftui.core.runs.events import TERMINAL_STATUSES, EventWriter, RunStatus
+from ftui.core.training.chat_templates import choose_template
+from ftui.core.training.local_config import ConfigError, LocalTrainConfig
+from ftui.core.training.memory_estimate import (
     MemoryEstimate,
     ModelShape,
     estimate_memory,
@@ -28,7 +28,7 @@ from ftui.core.memory_estimate import (
     quantization_cost_note,
     resolve_precision,
 )
-from ftui.core.model_files import (
+from ftui.core.training.model_files import (
     ModelNotFound,
     has_tokenizer,
     read_chat_template,
@@ -149,8 +149,8 @@ class Preflight:
 def _validation_errors(path: Path) -> tuple[list[str], dict[str, Any] | None]:
     """The dataset's findings that block local training (as sentences), and a summary for the
     store."""
-    from ftui.core.reader import DatasetError
-    from ftui.core.validate import validate_file
+    from ftui.core.dataset.reader import DatasetError
+    from ftui.core.validation.validate import validate_file
 
     try:
         report = validate_file(path)

@@ -1,9 +1,9 @@
 """Run directories and run ids: where a run's files live and how they are named.
 
 A run owns `runs/<run-id>/`: `config.json` (the training config exactly as given), `events.jsonl`
-(the event log, see `ftui.core.events`), and whatever the backend adds (`logs/`, `checkpoints/`,
-`adapter/`). The id is 8 random hex characters, so a short unique prefix is enough to name it on the
-command line; the store keeps creation times for ordering.
+(the event log, see `ftui.core.runs.events`), and whatever the backend adds (`logs/`,
+`checkpoints/`, `adapter/`). The id is 8 random hex characters, so a short unique prefix is
+enough to name it on the command line; the store keeps creation times for ordering.
 """
 
 from __future__ import annotations
@@ -16,8 +16,8 @@ from typing import TYPE_CHECKING, Any
 
 import orjson
 
-from ftui.core.atomic import atomic_write_bytes
-from ftui.core.events import CONFIG_FILE, EVENTS_FILE
+from ftui.core.dataset.atomic import atomic_write_bytes
+from ftui.core.runs.events import CONFIG_FILE, EVENTS_FILE
 
 if TYPE_CHECKING:
     from ftui.services.store import Run

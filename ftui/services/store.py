@@ -32,7 +32,7 @@ from typing import TYPE_CHECKING, Any, TypeGuard
 
 import orjson
 
-from ftui.core.events import TERMINAL_STATUSES, EventWriter, RunStatus, is_terminal, make_event
+from ftui.core.runs.events import TERMINAL_STATUSES, EventWriter, RunStatus, is_terminal, make_event
 from ftui.services import schema
 from ftui.services.eventlog import EventChunk, read_chunk
 from ftui.services.hashing import sha256_bytes, sha256_file
@@ -1164,7 +1164,7 @@ def describe_dataset(path: Path) -> dict[str, Any]:
 
 def _describe_with_core(path: Path) -> dict[str, Any]:
     """The core's validation report, reduced to what the history keeps (no per-line findings)."""
-    from ftui.core.validate import validate_file
+    from ftui.core.validation.validate import validate_file
 
     report = validate_file(path)
     info: dict[str, Any] = {"format": str(report.format), "examples": report.examples}

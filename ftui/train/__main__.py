@@ -39,7 +39,7 @@ def main(argv: list[str] | None = None) -> int:
     signal.signal(signal.SIGINT, request_stop)
     signal.signal(signal.SIGHUP, signal.SIG_IGN)
 
-    from ftui.core.events import RunStatus
+    from ftui.core.runs.events import RunStatus
     from ftui.train.trainer import run_training
 
     status = run_training(args.run_dir, resume=args.resume, stop=stop)

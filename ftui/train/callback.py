@@ -12,7 +12,7 @@ from typing import Any
 
 from transformers import TrainerCallback, TrainerControl, TrainerState, TrainingArguments
 
-from ftui.core.events import EventWriter
+from ftui.core.runs.events import EventWriter
 from ftui.train.stop import StopRequest
 
 # Trainer / trl log keys -> ftui metric names (OpenAI's names where they overlap).

@@ -12,7 +12,7 @@ import os
 from pathlib import Path
 from typing import Any
 
-from ftui.core.tokens import content_text
+from ftui.core.dataset.text import content_text
 
 MAX_REPORTED = 5
 
@@ -28,8 +28,8 @@ def _clean_message(message: dict[str, Any]) -> dict[str, Any]:
 
 def load_conversations(path: str | os.PathLike[str]) -> list[dict[str, Any]]:
     """Every example of the file as `{"messages": [...]}`; raises TrainingDataError otherwise."""
-    from ftui.core.formats import detect_format, to_chat
-    from ftui.core.reader import DatasetError, iter_records
+    from ftui.core.dataset.formats import detect_format, to_chat
+    from ftui.core.dataset.reader import DatasetError, iter_records
 
     source = Path(path)
     try:

@@ -14,8 +14,8 @@ logging.getLogger("bitsandbytes").setLevel(logging.ERROR)
 import torch  # noqa: E402
 from transformers import AutoModelForCausalLM, AutoTokenizer, PreTrainedTokenizerBase  # noqa: E402
 
-from ftui.core.local_train_config import LocalTrainConfig  # noqa: E402
-from ftui.core.memory_estimate import resolve_precision  # noqa: E402
+from ftui.core.training.local_config import LocalTrainConfig  # noqa: E402
+from ftui.core.training.memory_estimate import resolve_precision  # noqa: E402
 
 DTYPES = {"fp32": torch.float32, "bf16": torch.bfloat16, "fp16": torch.float16}
 

@@ -21,7 +21,7 @@ from collections.abc import Callable, Iterable, Iterator
 from pathlib import Path
 from typing import Any
 
-from ftui.core.chat_templates import TRAINING_TEMPLATES
+from ftui.core.training.chat_templates import TRAINING_TEMPLATES
 
 PAD_TOKEN = "<|endoftext|>"
 TURN_START = "<|im_start|>"
@@ -51,7 +51,7 @@ DEMO_TEXTS = (
 
 def _chat_texts(path: Path) -> Iterator[str]:
     """Every string value of the messages in a dataset file (any format ftui reads)."""
-    from ftui.core.reader import iter_records
+    from ftui.core.dataset.reader import iter_records
 
     for record in iter_records(path):
         value = getattr(record, "value", record)

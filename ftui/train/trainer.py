@@ -18,10 +18,10 @@ from typing import Any
 
 import orjson
 
-from ftui.core.chat_templates import TRAINING_TEMPLATES, choose_template
-from ftui.core.events import CONFIG_FILE, EVENTS_FILE, EventWriter, RunStatus
-from ftui.core.local_train_config import ConfigError, LocalTrainConfig
-from ftui.core.model_files import ModelNotFound, read_json, resolve_model
+from ftui.core.runs.events import CONFIG_FILE, EVENTS_FILE, EventWriter, RunStatus
+from ftui.core.training.chat_templates import TRAINING_TEMPLATES, choose_template
+from ftui.core.training.local_config import ConfigError, LocalTrainConfig
+from ftui.core.training.model_files import ModelNotFound, read_json, resolve_model
 from ftui.train.stop import StoppedBeforeTraining, StopRequest
 
 CHECKPOINTS_DIR = "checkpoints"

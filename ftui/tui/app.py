@@ -16,7 +16,7 @@ from textual.app import App, SystemCommand
 from textual.screen import Screen
 
 from ftui.config import Config
-from ftui.tui.commands import CommandsProvider, collect_commands, command
+from ftui.tui.keymap import CommandsProvider, collect_commands, command
 from ftui.tui.screens.workbench import SECTIONS, WorkbenchScreen
 
 UI_SWITCH_INTERVAL_S = 0.001

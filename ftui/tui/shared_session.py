@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING, Any
 from ftui.tui.widgets.example_list import RowNotReady
 
 if TYPE_CHECKING:
-    from ftui.core.session import DatasetSession
+    from ftui.core.editing.session import DatasetSession
 
 
 class Cancelled(Exception):

@@ -6,7 +6,7 @@ import json
 from pathlib import Path
 
 from ftui.config import Config
-from ftui.core.atomic import atomic_write_text
+from ftui.core.dataset.atomic import atomic_write_text
 
 STATE_FILE = "workbench.json"
 

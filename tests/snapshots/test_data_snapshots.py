@@ -16,7 +16,7 @@ import pytest
 from textual.pilot import Pilot
 
 from ftui.config import Config
-from ftui.core.demo import create_demo_workspace
+from ftui.core.dataset.demo import create_demo_workspace
 from ftui.tui.app import FtuiApp, make_app
 from ftui.tui.widgets.header import WorkbenchHeader
 from tests.tui.conftest import data_section, settle

@@ -19,9 +19,9 @@ import pytest
 from textual.app import App, ComposeResult
 from textual.pilot import Pilot
 
-from ftui.core.events import EventWriter
+from ftui.core.runs.events import EventWriter
 from ftui.services.store import RunStore
-from ftui.tui.screens.runs import RunsPane
+from ftui.tui.sections.runs import RunsPane
 
 T0 = 1_700_000_000.0
 SIZE = (130, 36)

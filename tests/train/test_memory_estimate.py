@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from ftui.core.memory_estimate import (
+from ftui.core.training.memory_estimate import (
     GIB,
     ModelShape,
     estimate_memory,

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from ftui.core.model_files import (
+from ftui.core.training.model_files import (
     ModelNotFound,
     list_local_models,
     read_chat_template,

@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 from train_helpers import CPU_ONLY, ChatData, fast_config, make_rows, write_jsonl
 
-from ftui.core.chat_templates import TRAINING_TEMPLATES
+from ftui.core.training.chat_templates import TRAINING_TEMPLATES
 from ftui.services.gpu import GpuInfo
 from ftui.services.local_backend import Capacity, LaunchError, LocalBackend
 from ftui.services.store import RunStore

@@ -8,7 +8,7 @@ from typing import Any
 
 import pytest
 
-from ftui.core.chat_templates import (
+from ftui.core.training.chat_templates import (
     TRAINING_TEMPLATES,
     choose_template,
     guess_family,

@@ -12,7 +12,7 @@ from typing import Any
 import pytest
 from train_helpers import ChatData, fast_config
 
-from ftui.core.local_train_config import LocalTrainConfig
+from ftui.core.training.local_config import LocalTrainConfig
 from ftui.services.eventlog import read_events
 from ftui.train.callback import StopRequest
 from ftui.train.trainer import run_training, sft_arguments

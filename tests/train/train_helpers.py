@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from ftui.core.local_train_config import LocalTrainConfig
+from ftui.core.training.local_config import LocalTrainConfig
 from ftui.services.eventlog import read_events
 from ftui.services.local_backend import Capacity
 from ftui.services.store import Run, RunStore

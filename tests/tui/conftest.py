@@ -17,9 +17,9 @@ from textual.pilot import Pilot
 from textual.worker import WorkerCancelled
 
 from ftui.config import Config
-from ftui.core.demo import create_demo_workspace
+from ftui.core.dataset.demo import create_demo_workspace
 from ftui.tui.app import FtuiApp, make_app
-from ftui.tui.screens.data import DataSection
+from ftui.tui.sections.data.section import DataSection
 
 SIZE = (160, 48)
 

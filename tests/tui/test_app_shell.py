@@ -10,10 +10,10 @@ from textual.binding import Binding
 from textual.command import CommandPalette
 from textual.widgets import ContentSwitcher
 
-from ftui.tui.commands import CommandsProvider, collect_commands
+from ftui.tui.keymap import CommandsProvider, collect_commands
 from ftui.tui.messages import DatasetStateChanged, OpenDataset
 from ftui.tui.screens.help import HelpScreen
-from ftui.tui.screens.sections import SectionSlot
+from ftui.tui.sections.slot import SectionSlot
 from ftui.tui.widgets.header import WorkbenchHeader
 from tests.tui.conftest import SIZE, Recorder, data_section, press, settle
 

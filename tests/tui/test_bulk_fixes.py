@@ -8,8 +8,8 @@ from typing import Any
 
 from textual.widgets import Input
 
-from ftui.tui.screens.data_edit import FixComputed
 from ftui.tui.screens.prompt import PromptScreen
+from ftui.tui.sections.data.edit import FixComputed
 from tests.tui.conftest import SIZE, Recorder, data_section, press, settle
 
 

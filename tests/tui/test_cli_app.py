@@ -78,7 +78,7 @@ def test_demo_opens_in_a_terminal_and_quits_on_q(tmp_path: Path) -> None:
 @pytest.mark.slow
 @pytest.mark.skipif(importlib.util.find_spec("torch") is None, reason="torch is not installed")
 def test_the_demo_model_is_built_in_the_background(tmp_path: Path) -> None:
-    from ftui.core.demo import create_demo_workspace
+    from ftui.core.dataset.demo import create_demo_workspace
 
     config = Config(home=tmp_path / "home")
     config.ensure_dirs()

@@ -10,7 +10,7 @@ from typing import Any
 import pytest
 from textual.widgets import Tree
 
-from ftui.core.demo import DEMO_DEFECTS
+from ftui.core.dataset.demo import DEMO_DEFECTS
 from ftui.tui.widgets.conversation_view import message_title
 from tests.tui.conftest import SIZE, data_section, press, settle
 

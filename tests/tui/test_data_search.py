@@ -7,8 +7,8 @@ from typing import Any
 
 import pytest
 
-from ftui.core.search import Query, iter_matches
-from ftui.tui.screens.data_search import SearchProgress
+from ftui.core.editing.search import Query, iter_matches
+from ftui.tui.sections.data.search import SearchProgress
 from ftui.tui.widgets.search_bar import SearchBar, parse_query
 from tests.tui.conftest import SIZE, Recorder, data_section, press, settle
 

@@ -21,7 +21,7 @@ from ftui.services import launcher
 from ftui.services.local_backend import Capacity
 from ftui.services.store import RunStore
 from ftui.tui.screens.confirm import ConfirmScreen
-from ftui.tui.screens.jobs import JobsPane
+from ftui.tui.sections.jobs import JobsPane
 from ftui.tui.widgets.jobs_form import JobsLaunchForm
 from ftui.tui.widgets.jobs_table import JobsTable
 
@@ -205,7 +205,7 @@ async def test_a_launched_run_is_in_the_store_at_once_learns_and_can_be_cancelle
 
 def test_the_jobs_pane_loads_no_training_stack() -> None:
     code = (
-        "import sys, ftui.tui.screens.jobs; "
+        "import sys, ftui.tui.sections.jobs; "
         "print(','.join(m for m in ('torch','transformers','trl','peft') if m in sys.modules))"
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)

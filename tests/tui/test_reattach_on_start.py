@@ -10,7 +10,7 @@ from typing import Any
 import orjson
 
 from ftui.config import Config
-from ftui.core.events import RunStatus
+from ftui.core.runs.events import RunStatus
 from ftui.services.launcher import PROCESS_FILE, ProcessRecord, process_start_time
 from ftui.services.store import RunStore
 from ftui.tui.screens.workbench import WorkbenchScreen

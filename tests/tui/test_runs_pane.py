@@ -16,15 +16,15 @@ from textual.message import Message
 from textual.widgets import Input, Log, Select, Static
 from textual.worker import WorkerFailed
 
-from ftui.core.events import EventWriter
+from ftui.core.runs.events import EventWriter
 from ftui.services.store import RunStore
 from ftui.tui.messages import OpenDataset
-from ftui.tui.screens import runs as runs_module
 from ftui.tui.screens.confirm import ConfirmScreen
 from ftui.tui.screens.prompt import PromptScreen
 from ftui.tui.screens.run_page import RunScreen
-from ftui.tui.screens.runs import RunsLoaded, RunsPane
 from ftui.tui.screens.runs_compare import CompareScreen
+from ftui.tui.sections import runs as runs_module
+from ftui.tui.sections.runs import RunsLoaded, RunsPane
 from ftui.tui.widgets.config_diff import ConfigDiff
 from ftui.tui.widgets.loss_chart import LossChart
 

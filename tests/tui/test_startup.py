@@ -47,7 +47,7 @@ def loaded_modules(*args: str) -> set[str]:
 
 @pytest.mark.parametrize("with_dataset", [False, True], ids=["empty", "demo dataset"])
 def test_first_frame_imports_nothing_heavy(tmp_path: Path, with_dataset: bool) -> None:
-    from ftui.core.demo import create_demo_workspace
+    from ftui.core.dataset.demo import create_demo_workspace
 
     args = [str(tmp_path / "home")]
     if with_dataset:

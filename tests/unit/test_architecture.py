@@ -20,7 +20,12 @@ def _loaded_modules(statement: str) -> set[str]:
 
 @pytest.mark.parametrize(
     "module",
-    ["ftui.core.findings", "ftui.core.events", "ftui.core.validate", "ftui.core.reader"],
+    [
+        "ftui.core.findings",
+        "ftui.core.runs.events",
+        "ftui.core.validation.validate",
+        "ftui.core.dataset.reader",
+    ],
 )
 def test_core_modules_load_no_ui_and_no_ml(module: str) -> None:
     loaded = _loaded_modules(f"import {module}")

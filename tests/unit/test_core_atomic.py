@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from ftui.core.atomic import atomic_write_bytes, atomic_writer
+from ftui.core.dataset.atomic import atomic_write_bytes, atomic_writer
 
 
 def test_atomic_write_replaces_content_and_keeps_permissions(tmp_path: Path) -> None:

@@ -7,10 +7,10 @@ from pathlib import Path
 
 import pytest
 
-from ftui.core.convert import ConvertError, convert_file
-from ftui.core.formats import DatasetFormat, detect_format
-from ftui.core.reader import iter_records
-from ftui.core.split import SplitError, split_file
+from ftui.core.dataset.convert import ConvertError, convert_file
+from ftui.core.dataset.formats import DatasetFormat, detect_format
+from ftui.core.dataset.reader import iter_records
+from ftui.core.dataset.split import SplitError, split_file
 
 
 def test_alpaca_to_openai_and_back_keeps_everything_alpaca_holds(

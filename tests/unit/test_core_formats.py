@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from ftui.core.formats import (
+from ftui.core.dataset.formats import (
     DatasetError,
     DatasetFormat,
     convert_record,
@@ -16,7 +16,7 @@ from ftui.core.formats import (
     from_chat,
     to_chat,
 )
-from ftui.core.reader import iter_records
+from ftui.core.dataset.reader import iter_records
 
 EXPECTED_FORMATS = {
     "alpaca": DatasetFormat.ALPACA,

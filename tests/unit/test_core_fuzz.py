@@ -10,9 +10,9 @@ from typing import Any
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from ftui.core.formats import DatasetFormat, convert_record, example_messages
-from ftui.core.reader import DatasetError, iter_records
-from ftui.core.validate import DatasetValidator, ValidationOptions, validate_file
+from ftui.core.dataset.formats import DatasetFormat, convert_record, example_messages
+from ftui.core.dataset.reader import DatasetError, iter_records
+from ftui.core.validation.validate import DatasetValidator, ValidationOptions, validate_file
 
 ROLES = st.sampled_from(["system", "user", "assistant", "tool", "function", "gpt", "human", "x"])
 KEYS = st.sampled_from(

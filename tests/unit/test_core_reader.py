@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from ftui.core.reader import (
+from ftui.core.dataset.reader import (
     MAX_RECORD_BYTES,
     DatasetError,
     build_index,

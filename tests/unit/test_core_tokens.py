@@ -10,9 +10,9 @@ from pathlib import Path
 
 import pytest
 
-from ftui.core.costs import billed_tokens, default_epochs, estimate_cost_usd
-from ftui.core.models import LocalModelError, local_model_limit, openai_model_info
-from ftui.core.tokens import (
+from ftui.core.pricing.costs import billed_tokens, default_epochs, estimate_cost_usd
+from ftui.core.pricing.models import LocalModelError, local_model_limit, openai_model_info
+from ftui.core.pricing.tokens import (
     BUNDLED_TIKTOKEN_DIR,
     TokenizerError,
     count_example_tokens,
@@ -26,7 +26,7 @@ def test_bundled_encodings_load_with_no_cache_dir_set_and_no_network(tmp_path: P
     env["DATA_GYM_CACHE_DIR"] = str(tmp_path)  # nothing there: only the bundle can serve it
     env["HTTPS_PROXY"] = env["HTTP_PROXY"] = "http://127.0.0.1:9"  # any download would fail
     code = (
-        "from ftui.core.tokens import get_encoding; import os;"
+        "from ftui.core.pricing.tokens import get_encoding; import os;"
         "print(len(get_encoding('cl100k_base').encode('hello world')),"
         " len(get_encoding('o200k_base').encode('hello world')), os.environ['TIKTOKEN_CACHE_DIR'])"
     )
@@ -145,8 +145,8 @@ def _tiny_local_model(folder: Path) -> Path:
 
 
 def test_a_local_model_counts_with_its_own_tokenizer_template_and_limit(tmp_path: Path) -> None:
-    from ftui.core.tokens import LocalTokenCounter
-    from ftui.core.validate import ValidationOptions, validate_file
+    from ftui.core.pricing.tokens import LocalTokenCounter
+    from ftui.core.validation.validate import ValidationOptions, validate_file
 
     model = _tiny_local_model(tmp_path / "tiny-model")
     counter = LocalTokenCounter(model)

@@ -9,10 +9,10 @@ from typing import Any
 
 import pytest
 
+from ftui.core.dataset.formats import DatasetFormat
+from ftui.core.dataset.reader import DatasetError, iter_records
 from ftui.core.findings import Severity
-from ftui.core.formats import DatasetFormat
-from ftui.core.reader import DatasetError, iter_records
-from ftui.core.validate import DatasetValidator, ValidationOptions, validate_file
+from ftui.core.validation.validate import DatasetValidator, ValidationOptions, validate_file
 
 COOKBOOK_CODES = {
     "data_type",

@@ -5,13 +5,13 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from ftui.core.demo import (
+from ftui.core.dataset.demo import (
     DEMO_DEFECTS,
     DEMO_EXAMPLES,
     create_demo_workspace,
     demo_dataset_bytes,
 )
-from ftui.core.validate import ValidationOptions, validate_file
+from ftui.core.validation.validate import ValidationOptions, validate_file
 
 
 def test_demo_dataset_is_a_realistic_chat_dataset() -> None:

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from ftui.core.events import EventWriter, encode_event
+from ftui.core.runs.events import EventWriter, encode_event
 from ftui.services.eventlog import EventTailer, read_chunk, read_events
 
 

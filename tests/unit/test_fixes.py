@@ -7,11 +7,11 @@ from pathlib import Path
 
 import pytest
 
-from ftui.core.demo import create_demo_workspace
-from ftui.core.edits import Compound
-from ftui.core.fixes import add_system_prompt, drop_exact_duplicates, drop_over_token_limit
-from ftui.core.session import DatasetSession
-from ftui.core.validate import ValidationOptions
+from ftui.core.dataset.demo import create_demo_workspace
+from ftui.core.editing.edits import Compound
+from ftui.core.editing.fixes import add_system_prompt, drop_exact_duplicates, drop_over_token_limit
+from ftui.core.editing.session import DatasetSession
+from ftui.core.validation.validate import ValidationOptions
 
 
 def open_session(path: Path, tmp_path: Path, **options: object) -> DatasetSession:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
-from ftui.core.journal import (
+from ftui.core.editing.journal import (
     FileFingerprint,
     JournalWriter,
     inspect_journal,

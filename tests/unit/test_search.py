@@ -7,11 +7,11 @@ from pathlib import Path
 
 import pytest
 
-from ftui.core.demo import create_demo_workspace
-from ftui.core.edits import InsertExample, SetContent
-from ftui.core.search import Query, count_matches, iter_matches
-from ftui.core.session import DatasetSession
-from ftui.core.validate import ValidationOptions
+from ftui.core.dataset.demo import create_demo_workspace
+from ftui.core.editing.edits import InsertExample, SetContent
+from ftui.core.editing.search import Query, count_matches, iter_matches
+from ftui.core.editing.session import DatasetSession
+from ftui.core.validation.validate import ValidationOptions
 
 
 @pytest.fixture

@@ -10,7 +10,8 @@ from pathlib import Path
 
 import pytest
 
-from ftui.core.edits import (
+from ftui.core.dataset.formats import DatasetFormat
+from ftui.core.editing.edits import (
     Compound,
     DeleteExamples,
     DeleteMessage,
@@ -27,8 +28,7 @@ from ftui.core.edits import (
     edit_from_dict,
     edit_to_dict,
 )
-from ftui.core.formats import DatasetFormat
-from ftui.core.session import (
+from ftui.core.editing.session import (
     DatasetSession,
     FileChangedError,
     SaveError,

@@ -13,9 +13,9 @@ from pathlib import Path
 
 import pytest
 
-from ftui.core.edits import DeleteExamples, InsertExample, MoveExample, SetContent, SetRole
-from ftui.core.journal import JournalError
-from ftui.core.session import SAVE_PAUSE_ENV, DatasetSession
+from ftui.core.editing.edits import DeleteExamples, InsertExample, MoveExample, SetContent, SetRole
+from ftui.core.editing.journal import JournalError
+from ftui.core.editing.session import SAVE_PAUSE_ENV, DatasetSession
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -49,8 +49,8 @@ def snapshot(session: DatasetSession) -> list[object]:
 CHILD = """
 import os, signal, sys
 from pathlib import Path
-from ftui.core.edits import SetContent, DeleteExamples
-from ftui.core.session import DatasetSession
+from ftui.core.editing.edits import SetContent, DeleteExamples
+from ftui.core.editing.session import DatasetSession
 path, journal, mode = Path(sys.argv[1]), Path(sys.argv[2]), sys.argv[3]
 session = DatasetSession.open(path, journal_dir=journal)
 session.ensure_indexed()

@@ -7,10 +7,10 @@ from pathlib import Path
 
 import pytest
 
-from ftui.core.demo import create_demo_workspace
-from ftui.core.edits import DeleteExamples, InsertExample, MoveExample, SetContent
-from ftui.core.session import DatasetSession
-from ftui.core.validate import ValidationOptions
+from ftui.core.dataset.demo import create_demo_workspace
+from ftui.core.editing.edits import DeleteExamples, InsertExample, MoveExample, SetContent
+from ftui.core.editing.session import DatasetSession
+from ftui.core.validation.validate import ValidationOptions
 
 
 @pytest.fixture

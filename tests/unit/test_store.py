@@ -10,7 +10,7 @@ import orjson
 import pytest
 
 from ftui.config import Config
-from ftui.core.events import EventWriter
+from ftui.core.runs.events import EventWriter
 from ftui.services.store import (
     AmbiguousRunId,
     DatasetNotFound,

@@ -12,7 +12,7 @@ import pytest
 from click.testing import CliRunner
 
 from ftui.cli import cli
-from ftui.core.events import EventWriter
+from ftui.core.runs.events import EventWriter
 from ftui.services.store import RunStore
 
 

@@ -11,7 +11,7 @@ import textwrap
 import time
 from pathlib import Path
 
-from ftui.core.events import EventWriter
+from ftui.core.runs.events import EventWriter
 from ftui.services.store import RunStore
 
 ROOT = Path(__file__).resolve().parents[2]

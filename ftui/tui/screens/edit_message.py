@@ -12,7 +12,7 @@ from textual.screen import ModalScreen
 from textual.widgets import OptionList, Static, TextArea
 from textual.widgets.option_list import Option
 
-from ftui.tui.commands import command
+from ftui.tui.keymap import command
 from ftui.tui.screens.confirm import CANCEL, Choice, ConfirmScreen
 from ftui.tui.widgets.message_render import EDIT_NOTES, EditMode
 

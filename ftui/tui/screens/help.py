@@ -12,7 +12,7 @@ from textual.containers import Vertical, VerticalScroll
 from textual.screen import ModalScreen
 from textual.widgets import Static
 
-from ftui.tui.commands import CommandEntry
+from ftui.tui.keymap import CommandEntry
 
 INTRO = (
     "ftui is driven from the keyboard. Keys depend on where the focus is (tab moves it); "

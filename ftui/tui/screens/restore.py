@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from ftui.core.journal import JournalInfo
+from ftui.core.editing.journal import JournalInfo
 from ftui.tui.screens.confirm import Choice, ConfirmScreen
 
 

@@ -24,7 +24,7 @@ from textual.worker import Worker, WorkerState
 
 from ftui.services.runs import format_cost, format_duration, format_metric, run_epochs
 from ftui.services.store import MetricSummary, Run, RunStore
-from ftui.tui.commands import command
+from ftui.tui.keymap import command
 from ftui.tui.widgets.config_diff import flatten_config, show_value
 from ftui.tui.widgets.loss_chart import LossChart
 
@@ -303,7 +303,7 @@ class RunScreen(Screen[RunPageResult]):
 
     @work(exclusive=True, group="run-tail", exit_on_error=False)
     async def tail(self, path: Path, offset: int) -> None:
-        from ftui.core.events import is_terminal
+        from ftui.core.runs.events import is_terminal
         from ftui.services.eventlog import EventTailer
 
         tailer = EventTailer(path, offset=offset, poll_interval=0.2)
@@ -380,18 +380,18 @@ class RunScreen(Screen[RunPageResult]):
         self.load()
 
     def action_export(self) -> None:
-        from ftui.tui.screens.runs_actions import ask_export_path
+        from ftui.tui.sections.runs_actions import ask_export_path
 
         ask_export_path(self, self.store, self.run_id)
 
     def action_archive(self) -> None:
-        from ftui.tui.screens.runs_actions import confirm_archive
+        from ftui.tui.sections.runs_actions import confirm_archive
 
         if self.data is not None:
             confirm_archive(self, self.store, [self.data.run], on_done=self._after_change)
 
     def action_delete(self) -> None:
-        from ftui.tui.screens.runs_actions import confirm_delete
+        from ftui.tui.sections.runs_actions import confirm_delete
 
         if self.data is not None:
             confirm_delete(self, self.store, [self.data.run], on_done=self._after_delete)

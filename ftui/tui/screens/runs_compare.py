@@ -15,7 +15,7 @@ from textual.worker import Worker, WorkerState
 
 from ftui.services.runs import format_duration, format_metric
 from ftui.services.store import Run, RunStore
-from ftui.tui.commands import command
+from ftui.tui.keymap import command
 from ftui.tui.widgets.config_diff import ConfigDiff
 from ftui.tui.widgets.loss_chart import LossChart
 from ftui.tui.widgets.runs_table import fit

@@ -19,8 +19,8 @@ from textual.widgets import ContentSwitcher, Footer
 
 from ftui.config import Config
 from ftui.tui.messages import DatasetStateChanged, OpenDataset, ShowSection
-from ftui.tui.screens.data import DataSection
-from ftui.tui.screens.sections import (
+from ftui.tui.sections.data.section import DataSection
+from ftui.tui.sections.slot import (
     SECTIONS,
     BackendsDetected,
     SectionModulesLoaded,
@@ -114,10 +114,10 @@ class WorkbenchScreen(Screen[None]):
 
     def _build_pane(self, section: str) -> Any:
         if section == "runs":
-            runs = importlib.import_module("ftui.tui.screens.runs")
+            runs = importlib.import_module("ftui.tui.sections.runs")
             return runs.RunsPane(self._get_store())
         if section == "jobs":
-            jobs = importlib.import_module("ftui.tui.screens.jobs")
+            jobs = importlib.import_module("ftui.tui.sections.jobs")
             # The Jobs form starts on the dataset the user is curating.
             return jobs.JobsPane(self.config, self._get_store(), dataset=self.data.path)
         raise LookupError(section)

@@ -12,7 +12,7 @@ from typing import Any, ClassVar
 from rich.text import Text
 from textual.widgets import DataTable
 
-from ftui.tui.commands import command
+from ftui.tui.keymap import command
 
 MISSING = "—"
 

@@ -24,7 +24,7 @@ from textual.scroll_view import ScrollView
 from textual.strip import Strip
 
 from ftui.core.findings import Finding
-from ftui.tui.commands import command, nav
+from ftui.tui.keymap import command, nav
 from ftui.tui.widgets.line_api import set_virtual_height
 from ftui.tui.widgets.message_render import render_message, render_text
 

@@ -22,12 +22,12 @@ from textual.message import Message
 from textual.scroll_view import ScrollView
 from textual.strip import Strip
 
-from ftui.tui.commands import command, nav
+from ftui.tui.keymap import command, nav
 from ftui.tui.widgets.line_api import set_virtual_height
 
 
 class RowLike(Protocol):
-    """What the list needs of a row (`ftui.core.row_summary.RowSummary` has it)."""
+    """What the list needs of a row (`ftui.core.editing.row_summary.RowSummary` has it)."""
 
     number: int
     turns: int

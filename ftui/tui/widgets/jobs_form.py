@@ -17,8 +17,8 @@ from textual.containers import Horizontal, VerticalScroll
 from textual.message import Message
 from textual.widgets import Checkbox, Input, Label, Select, Static
 
-from ftui.core.chat_templates import AUTO, TRAINING_TEMPLATES
-from ftui.core.local_train_config import (
+from ftui.core.training.chat_templates import AUTO, TRAINING_TEMPLATES
+from ftui.core.training.local_config import (
     DEVICES,
     PRECISIONS,
     QUANTIZATIONS,
@@ -26,7 +26,7 @@ from ftui.core.local_train_config import (
     LocalTrainConfig,
     parse_target_modules,
 )
-from ftui.core.model_files import LocalModel
+from ftui.core.training.model_files import LocalModel
 
 TINY_MODEL_PARAMS = 50_000_000
 # The form's words for gradient_checkpointing (None is auto: on with a GPU, off on a CPU).

@@ -15,7 +15,7 @@ from textual.widgets import DataTable
 
 from ftui.services.runs import run_row
 from ftui.services.store import Run
-from ftui.tui.commands import command
+from ftui.tui.keymap import command
 
 JOBS_SHOWN = 20
 COLUMNS = (

@@ -23,7 +23,7 @@ from textual.strip import Strip
 
 from ftui.services.runs import NUMERIC_COLUMNS, run_row
 from ftui.services.store import Run
-from ftui.tui.commands import command, nav
+from ftui.tui.keymap import command, nav
 
 # (column, header, width); width 0 shares what is left between the flexible columns.
 COLUMNS: tuple[tuple[str, str, int], ...] = (

@@ -22,7 +22,7 @@ from textual.containers import Horizontal
 from textual.message import Message
 from textual.widgets import Input, Static
 
-from ftui.core.search import Query
+from ftui.core.editing.search import Query
 
 TOKENS = re.compile(r"^tokens\s*(>=|<=|>|<|:|=)\s*(\d[\d_,]*)(?:\s*-\s*(\d[\d_,]*))?$")
 PLACEHOLDER = 'search: words, "a phrase", /regex/, role:user, code:empty_assistant, tokens>2000'

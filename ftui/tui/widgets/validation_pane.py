@@ -19,7 +19,7 @@ from textual.message import Message
 from textual.widgets import Static, Tree
 
 from ftui.core.findings import SEVERITY_ORDER, Finding, Severity
-from ftui.tui.commands import command
+from ftui.tui.keymap import command
 from ftui.tui.widgets.distribution import Distribution, count_bins, log_bins
 
 # Leaves listed under one code; the rest are reachable by search (code:...) and ] / [.
