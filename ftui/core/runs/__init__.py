@@ -1,0 +1,1 @@
+"""Runs: typed events, their one codec, the reducer that folds them, the one formatter."""

@@ -2,63 +2,61 @@
 
 Every run, local or OpenAI, owns `runs/<run-id>/events.jsonl`: one JSON object per line, appended by
 whoever produces events (the training process, the OpenAI poller). The store indexes it and the UI
-tails it, so a run watched live and a run replayed from history go through the same code.
+follows it, so a run watched live and a run replayed from history go through the same code.
 
-Each line has `ts` (seconds since the epoch, float) and `type`, plus the fields of its type:
-
-- `log`:        `level` ("debug" | "info" | "warning" | "error"), `message`
-- `metric`:     `step` (int), optional `max_steps`, `epoch`, and `values`: name -> float.
-                Names follow OpenAI's checkpoint metrics where they overlap: `train_loss`,
-                `valid_loss`, `train_mean_token_accuracy`, `valid_mean_token_accuracy`,
-                `learning_rate`, `grad_norm`, `tokens_per_second`.
-- `status`:     `status` (see RunStatus; unknown strings are tolerated), optional `message`, `error`
-- `checkpoint`: `step`, `path` (relative to the run directory or absolute)
-- `artifact`:   `kind` ("adapter" | "merged_model" | "model_id" | "file"), and `path` or `model_id`
+The kinds of event and their fields are in `kinds.py`, their one parse/serialise pair (with the
+schema version) in `codec.py`, the reducer that folds them into a run's state in `state.py`.
 """
 
 from __future__ import annotations
 
 import os
 import time
-from enum import StrEnum
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
-import orjson
+from ftui.core.runs.codec import (
+    SCHEMA_VERSION,
+    decode_event,
+    encode_event,
+    event_record,
+    parse_event,
+    parse_event_line,
+)
+from ftui.core.runs.kinds import EVENT_TYPES, RunEvent, UnknownEvent
+from ftui.core.runs.status import TERMINAL_STATUSES, RunStatus, is_terminal
+
+__all__ = [
+    "CONFIG_FILE",
+    "EVENTS_FILE",
+    "EVENT_TYPES",
+    "SCHEMA_VERSION",
+    "TERMINAL_STATUSES",
+    "EventWriter",
+    "RunStatus",
+    "decode_event",
+    "encode_event",
+    "event_record",
+    "is_terminal",
+    "make_event",
+    "parse_event",
+    "parse_event_line",
+]
 
 EVENTS_FILE = "events.jsonl"
 CONFIG_FILE = "config.json"
 
-EVENT_TYPES = frozenset({"log", "metric", "status", "checkpoint", "artifact"})
 
-
-class RunStatus(StrEnum):
-    CREATED = "created"
-    QUEUED = "queued"
-    VALIDATING = "validating_files"
-    RUNNING = "running"
-    PAUSED = "paused"
-    SUCCEEDED = "succeeded"
-    FAILED = "failed"
-    CANCELLED = "cancelled"
-
-
-TERMINAL_STATUSES = frozenset({RunStatus.SUCCEEDED, RunStatus.FAILED, RunStatus.CANCELLED})
-
-
-def is_terminal(status: str) -> bool:
-    return status in TERMINAL_STATUSES
-
-
-def make_event(type_: str, ts: float | None = None, **fields: Any) -> dict[str, Any]:
+def make_event(type_: str, ts: float | None = None, **fields: Any) -> RunEvent:
+    """A typed event of a known kind from its fields; a ValueError for an unknown kind or for
+    fields that kind cannot use (a writer's mistake, unlike a reader's unknown line)."""
     if type_ not in EVENT_TYPES:
         raise ValueError(f"unknown event type {type_!r}; expected one of {sorted(EVENT_TYPES)}")
-    return {"ts": time.time() if ts is None else ts, "type": type_, **fields}
-
-
-def encode_event(event: dict[str, Any]) -> bytes:
-    """One event as one line of bytes, newline included."""
-    return orjson.dumps(event, option=orjson.OPT_SERIALIZE_NUMPY) + b"\n"
+    event = parse_event({"ts": time.time() if ts is None else ts, "type": type_, **fields})
+    if isinstance(event, UnknownEvent):
+        raise ValueError(f"fields {sorted(fields)} do not make a {type_!r} event")
+    return event
 
 
 class EventWriter:
@@ -74,12 +72,13 @@ class EventWriter:
         self._fd = os.open(self.path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o644)
         self._fsync = fsync
 
-    def write(self, event: dict[str, Any]) -> None:
+    def write(self, event: RunEvent | Mapping[str, Any]) -> None:
+        """Append a typed event, or a record exactly as given (old or foreign lines)."""
         os.write(self._fd, encode_event(event))
         if self._fsync:
             os.fsync(self._fd)
 
-    def emit(self, type_: str, **fields: Any) -> dict[str, Any]:
+    def emit(self, type_: str, **fields: Any) -> RunEvent:
         event = make_event(type_, **fields)
         self.write(event)
         return event
@@ -103,14 +102,3 @@ class EventWriter:
 
     def __exit__(self, *exc: object) -> None:
         self.close()
-
-
-def parse_event_line(line: bytes) -> dict[str, Any] | None:
-    """Parse one complete line; None for a line that is not a valid event (skipped, not fatal)."""
-    try:
-        event = orjson.loads(line)
-    except orjson.JSONDecodeError:
-        return None
-    if not isinstance(event, dict) or "type" not in event:
-        return None
-    return event

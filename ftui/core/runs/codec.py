@@ -1,0 +1,226 @@
+"""The one parse/serialise pair of run events, and the schema version they carry.
+
+A line on disk is a JSON object with `type`, `ts` and, since schema v1, `"v": 1`. Lines without
+`v` were written before it existed and mean exactly the same. Parsing never raises: a line that is
+not a JSON object with a `type` is skipped (`parse_event_line` returns None) and anything else
+becomes a typed event, an `UnknownEvent` when this ftui cannot use it.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from typing import Any
+
+import orjson
+
+from ftui.core.runs.kinds import (
+    AlertEvent,
+    ArtifactEvent,
+    CheckpointEvent,
+    LogEvent,
+    MetricEvent,
+    RemoteJobEvent,
+    RunEvent,
+    StatusEvent,
+    UnknownEvent,
+)
+
+SCHEMA_VERSION = 1
+
+
+class _Unusable(Exception):
+    """A field this kind needs is missing or of the wrong type: the line is kept as unknown."""
+
+
+def _number(value: Any) -> float | None:
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        return None
+    return float(value)
+
+
+def _int(value: Any) -> int | None:
+    return value if isinstance(value, int) and not isinstance(value, bool) else None
+
+
+def _text(value: Any) -> str | None:
+    if value is None:
+        return None
+    return value if isinstance(value, str) else str(value)
+
+
+def _required_int(record: Mapping[str, Any], key: str) -> int:
+    value = _int(record.get(key))
+    if value is None:
+        raise _Unusable(key)
+    return value
+
+
+def _required_text(record: Mapping[str, Any], key: str) -> str:
+    value = record.get(key)
+    if not isinstance(value, str) or not value:
+        raise _Unusable(key)
+    return value
+
+
+def _status(record: Mapping[str, Any]) -> RunEvent:
+    return StatusEvent(
+        status=_required_text(record, "status"),
+        message=_text(record.get("message")),
+        error=_text(record.get("error")),
+    )
+
+
+def _log(record: Mapping[str, Any]) -> RunEvent:
+    level = record.get("level")
+    return LogEvent(
+        message=_text(record.get("message")) or "",
+        level=level if isinstance(level, str) and level else "info",
+    )
+
+
+def _metric(record: Mapping[str, Any]) -> RunEvent:
+    values = record.get("values")
+    if not isinstance(values, Mapping):
+        raise _Unusable("values")
+    numbers = {
+        str(name): number for name, raw in values.items() if (number := _number(raw)) is not None
+    }
+    return MetricEvent(
+        step=_required_int(record, "step"),
+        values=numbers,
+        max_steps=_int(record.get("max_steps")),
+        epoch=_number(record.get("epoch")),
+    )
+
+
+def _checkpoint(record: Mapping[str, Any]) -> RunEvent:
+    return CheckpointEvent(path=_text(record.get("path")) or "", step=_int(record.get("step")))
+
+
+def _artifact(record: Mapping[str, Any]) -> RunEvent:
+    return ArtifactEvent(
+        kind=_text(record.get("kind")) or "",
+        path=_text(record.get("path")),
+        model_id=_text(record.get("model_id")),
+    )
+
+
+def _alert(record: Mapping[str, Any]) -> RunEvent:
+    steps = record.get("steps")
+    return AlertEvent(
+        kind=_required_text(record, "kind"),
+        message=_text(record.get("message")) or "",
+        steps=tuple(step for step in steps if _int(step) is not None)
+        if isinstance(steps, list)
+        else (),
+        advice=_text(record.get("advice")),
+    )
+
+
+def _remote_job(record: Mapping[str, Any]) -> RunEvent:
+    return RemoteJobEvent(
+        job_id=_required_text(record, "job_id"),
+        remote_status=_text(record.get("remote_status")),
+        message=_text(record.get("message")),
+    )
+
+
+# kind -> (parser, the fields it consumes); fields a parser does not consume go to `extra`.
+_PARSERS: dict[str, tuple[Callable[[Mapping[str, Any]], RunEvent], frozenset[str]]] = {
+    "status": (_status, frozenset({"status", "message", "error"})),
+    "log": (_log, frozenset({"level", "message"})),
+    "metric": (_metric, frozenset({"step", "values", "max_steps", "epoch"})),
+    "checkpoint": (_checkpoint, frozenset({"step", "path"})),
+    "artifact": (_artifact, frozenset({"kind", "path", "model_id"})),
+    "alert": (_alert, frozenset({"kind", "message", "steps", "advice"})),
+    "remote_job": (_remote_job, frozenset({"job_id", "remote_status", "message"})),
+}
+_ENVELOPE = frozenset({"type", "ts", "v"})
+
+
+def parse_event(record: Mapping[str, Any]) -> RunEvent:
+    """The typed event of one decoded line (a JSON object with a `type`). Never raises."""
+    kind = record.get("type")
+    entry = _PARSERS.get(kind) if isinstance(kind, str) else None
+    ts = record.get("ts")
+    if entry is None:
+        return UnknownEvent(ts=_number(ts), record=dict(record))
+    parser, consumed = entry
+    try:
+        event = parser(record)
+    except _Unusable:
+        return UnknownEvent(ts=_number(ts), record=dict(record))
+    extra = {
+        key: value for key, value in record.items() if key not in consumed and key not in _ENVELOPE
+    }
+    if record.get("v", SCHEMA_VERSION) != SCHEMA_VERSION:
+        extra["v"] = record["v"]  # a newer writer's version, written back as it was
+    if ts is not None and _number(ts) is None:
+        extra["ts"] = ts  # unusable as a time, kept as it was
+    # The event was built just above and is not shared yet: set the envelope in place, which
+    # costs a fraction of dataclasses.replace on the ingest path.
+    object.__setattr__(event, "ts", _number(ts))
+    if extra:
+        object.__setattr__(event, "extra", extra)
+    return event
+
+
+def event_record(event: RunEvent) -> dict[str, Any]:
+    """The JSON object of one event: the inverse of `parse_event` (unknown fields included)."""
+    if isinstance(event, UnknownEvent):
+        return dict(event.record)
+    record: dict[str, Any] = {"v": SCHEMA_VERSION, "ts": event.ts, "type": event.TYPE}
+    if isinstance(event, StatusEvent):
+        record["status"] = event.status
+        _put(record, message=event.message, error=event.error)
+    elif isinstance(event, LogEvent):
+        record["level"] = event.level
+        record["message"] = event.message
+    elif isinstance(event, MetricEvent):
+        record["step"] = event.step
+        _put(record, max_steps=event.max_steps, epoch=event.epoch)
+        record["values"] = dict(event.values)
+    elif isinstance(event, CheckpointEvent):
+        _put(record, step=event.step)
+        record["path"] = event.path
+    elif isinstance(event, ArtifactEvent):
+        record["kind"] = event.kind
+        _put(record, path=event.path, model_id=event.model_id)
+    elif isinstance(event, AlertEvent):
+        record["kind"] = event.kind
+        record["message"] = event.message
+        if event.steps:
+            record["steps"] = list(event.steps)
+        _put(record, advice=event.advice)
+    elif isinstance(event, RemoteJobEvent):
+        record["job_id"] = event.job_id
+        _put(record, remote_status=event.remote_status, message=event.message)
+    record.update(event.extra)
+    return record
+
+
+def _put(record: dict[str, Any], **optional: Any) -> None:
+    record.update({key: value for key, value in optional.items() if value is not None})
+
+
+def encode_event(event: RunEvent | Mapping[str, Any]) -> bytes:
+    """One event as one line of bytes, newline included. A mapping is written as it is."""
+    record = event_record(event) if isinstance(event, RunEvent) else event
+    return orjson.dumps(record, option=orjson.OPT_SERIALIZE_NUMPY) + b"\n"
+
+
+def parse_event_line(line: bytes) -> dict[str, Any] | None:
+    """Decode one complete line; None for a line that is not an event (skipped, not fatal)."""
+    try:
+        record = orjson.loads(line)
+    except orjson.JSONDecodeError:
+        return None
+    if not isinstance(record, dict) or "type" not in record:
+        return None
+    return record
+
+
+def decode_event(line: bytes) -> RunEvent | None:
+    """One line as a typed event; None for a line that is not an event."""
+    record = parse_event_line(line)
+    return None if record is None else parse_event(record)

@@ -1,0 +1,130 @@
+"""One small frozen dataclass per kind of run event.
+
+Every event has `ts` (seconds since the epoch, None when the line had none) and `extra`: the fields
+of its line that this version of ftui does not know, written back untouched. A line whose kind is
+unknown, or whose fields are unusable for its kind, becomes an `UnknownEvent` holding the whole
+line, so an older ftui reading a newer log never fails and never loses anything.
+
+Kinds and their fields on disk (`type` names the kind):
+
+- `status`:     `status` (see RunStatus; unknown strings are kept), optional `message`, `error`
+- `log`:        `level` ("debug" | "info" | "warning" | "error"), `message`
+- `metric`:     `step` (int), optional `max_steps`, `epoch`, and `values`: name -> float.
+                Names follow OpenAI's checkpoint metrics where they overlap: `train_loss`,
+                `valid_loss`, `train_mean_token_accuracy`, `valid_mean_token_accuracy`,
+                `learning_rate`, `grad_norm`, `tokens_per_second`.
+- `checkpoint`: `step`, `path` (relative to the run directory or absolute)
+- `artifact`:   `kind` ("adapter" | "merged_model" | "model_id" | "file"), and `path` or `model_id`
+- `alert`:      `kind` (see ALERT_KINDS; others are kept), `message`, optional `steps` (the steps
+                that showed it), `advice` (what to do)
+- `remote_job`: `job_id` of a job run by a remote service, optional `remote_status` (its own
+                status string, verbatim) and `message`
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any, ClassVar
+
+ALERT_KINDS = frozenset(
+    {"overfitting", "eval_gap", "nan_loss", "diverging", "stalled", "process_died"}
+)
+
+
+@dataclass(frozen=True, kw_only=True)
+class RunEvent:
+    TYPE: ClassVar[str] = ""
+
+    ts: float | None = None
+    extra: Mapping[str, Any] = field(default_factory=dict)
+
+    @property
+    def type(self) -> str:
+        return self.TYPE
+
+
+@dataclass(frozen=True, kw_only=True)
+class StatusEvent(RunEvent):
+    TYPE: ClassVar[str] = "status"
+
+    status: str
+    message: str | None = None
+    error: str | None = None
+
+
+@dataclass(frozen=True, kw_only=True)
+class LogEvent(RunEvent):
+    TYPE: ClassVar[str] = "log"
+
+    message: str
+    level: str = "info"
+
+
+@dataclass(frozen=True, kw_only=True)
+class MetricEvent(RunEvent):
+    TYPE: ClassVar[str] = "metric"
+
+    step: int
+    values: Mapping[str, float]
+    max_steps: int | None = None
+    epoch: float | None = None
+
+
+@dataclass(frozen=True, kw_only=True)
+class CheckpointEvent(RunEvent):
+    TYPE: ClassVar[str] = "checkpoint"
+
+    path: str
+    step: int | None = None
+
+
+@dataclass(frozen=True, kw_only=True)
+class ArtifactEvent(RunEvent):
+    TYPE: ClassVar[str] = "artifact"
+
+    kind: str
+    path: str | None = None
+    model_id: str | None = None
+
+
+@dataclass(frozen=True, kw_only=True)
+class AlertEvent(RunEvent):
+    TYPE: ClassVar[str] = "alert"
+
+    kind: str
+    message: str
+    steps: tuple[int, ...] = ()
+    advice: str | None = None
+
+
+@dataclass(frozen=True, kw_only=True)
+class RemoteJobEvent(RunEvent):
+    TYPE: ClassVar[str] = "remote_job"
+
+    job_id: str
+    remote_status: str | None = None
+    message: str | None = None
+
+
+@dataclass(frozen=True, kw_only=True)
+class UnknownEvent(RunEvent):
+    """A line this ftui cannot use: kept whole, passed through untouched, ignored by the reducer."""
+
+    record: Mapping[str, Any]
+
+    @property
+    def type(self) -> str:
+        return str(self.record.get("type", ""))
+
+
+KNOWN_KINDS: tuple[type[RunEvent], ...] = (
+    StatusEvent,
+    LogEvent,
+    MetricEvent,
+    CheckpointEvent,
+    ArtifactEvent,
+    AlertEvent,
+    RemoteJobEvent,
+)
+EVENT_TYPES = frozenset(kind.TYPE for kind in KNOWN_KINDS)
