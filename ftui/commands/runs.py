@@ -30,8 +30,8 @@ class RunLookupError(click.ClickException):
 
 @contextmanager
 def open_store(ctx: click.Context) -> Iterator[RunStore]:
-    from ftui.services.schema import SchemaTooNew
     from ftui.services.store import RunStore, StoreError
+    from ftui.services.store.schema import SchemaTooNew
 
     config: Config = ctx.obj if isinstance(ctx.obj, Config) else Config()
     store = RunStore.from_config(config)

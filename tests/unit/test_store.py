@@ -345,7 +345,7 @@ def test_store_works_from_several_threads(store: RunStore) -> None:
 def test_ingest_reads_a_log_larger_than_one_chunk(
     store: RunStore, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    from ftui.services import store as store_module
+    from ftui.services.store import ingest as store_module
 
     monkeypatch.setattr(store_module, "INGEST_CHUNK_BYTES", 1024)
     run = store.create_run(backend="local", base_model="m", config={})

@@ -114,7 +114,7 @@ INGESTER = textwrap.dedent(
     """
     import sys
     from pathlib import Path
-    from ftui.services import store as store_module
+    from ftui.services.store import ingest as store_module
     from ftui.services.store import RunStore
 
     store_module.INGEST_CHUNK_BYTES = 16 * 1024  # many small transactions to be killed in

@@ -7,8 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from ftui.services import schema
-from ftui.services.store import RunStore
+from ftui.services.store import RunStore, schema
 
 
 def make_store_at_version(path: Path, version: int) -> None:
