@@ -94,8 +94,11 @@ def list_command(
     limit: int | None,
 ) -> None:
     """List runs, newest first."""
+    from ftui.services.liveness import check_active_runs
+
     with open_store(ctx) as store:
         store.ingest_all(only_active=True)
+        check_active_runs(store)  # a run whose process is gone is listed failed, not running
         runs = store.list_runs(
             status=list(status) or None,
             backend=backend,
@@ -138,10 +141,12 @@ def render_table(runs: list[Run]) -> str:
 @click.pass_context
 def show_command(ctx: click.Context, run_id: str, as_json: bool) -> None:
     """Show one run: config, dataset, metrics, events and artifacts."""
+    from ftui.services.liveness import check_run
+
     with open_store(ctx) as store:
         full_id = resolve(store, run_id)
         store.ingest_events(full_id)
-        run = store.get_run(full_id)
+        run = check_run(store, store.get_run(full_id))
         if as_json:
             echo_json(run.to_json_dict())
             return
@@ -191,41 +196,20 @@ def describe_run(store: RunStore, run: Run) -> str:
     artifacts = store.artifacts(run.id)
     if artifacts:
         lines.append("Artifacts")
-        lines.extend(f"  {describe_event(event)}" for event in artifacts)
+        lines.extend(f"  {describe_record(event)}" for event in artifacts)
     recent = store.events(run.id, types=("log", "status"), limit=10)
     if recent:
         lines.append("Latest events")
-        lines.extend(f"  {describe_event(event)}" for event in recent)
+        lines.extend(f"  {describe_record(event)}" for event in recent)
     return "\n".join(lines)
 
 
-def describe_event(event: dict[str, Any]) -> str:
-    """One event as one readable line."""
-    ts = event.get("ts")
-    clock = datetime.fromtimestamp(ts).strftime("%H:%M:%S") if isinstance(ts, int | float) else ""
-    kind = event.get("type")
-    if kind == "metric":
-        step = f"step {event.get('step')}"
-        if event.get("max_steps"):
-            step += f"/{event['max_steps']}"
-        values = event.get("values") or {}
-        shown = "  ".join(
-            f"{name} {value:.4g}" if isinstance(value, int | float) else f"{name} {value}"
-            for name, value in values.items()
-        )
-        return f"{clock} {step:<14} {shown}"
-    if kind == "log":
-        return f"{clock} {event.get('level', 'info'):<7} {event.get('message', '')}"
-    if kind == "status":
-        text = f"{clock} status  -> {event.get('status')}"
-        detail = event.get("error") or event.get("message")
-        return f"{text}: {detail}" if detail else text
-    if kind == "checkpoint":
-        return f"{clock} checkpoint at step {event.get('step')}: {event.get('path')}"
-    if kind == "artifact":
-        where = event.get("model_id") or event.get("path")
-        return f"{clock} artifact {event.get('kind')}: {where}"
-    return f"{clock} {kind}"
+def describe_record(record: dict[str, Any]) -> str:
+    """One stored event (a line as written) as one readable line."""
+    from ftui.core.runs.describe import describe_event
+    from ftui.core.runs.events import parse_event
+
+    return describe_event(parse_event(record))
 
 
 @runs_group.command("watch")
@@ -254,10 +238,8 @@ def watch_command(
 
     Exits 0 when the run succeeds, 1 when it fails or is cancelled.
     """
-    import asyncio
-
-    from ftui.core.runs.events import RunStatus, is_terminal
-    from ftui.services.eventlog import EventTailer, offset_of_last_lines
+    from ftui.core.runs.events import RunStatus
+    from ftui.services.eventlog import offset_of_last_lines
 
     with open_store(ctx) as store:
         full_id = resolve(store, run_id)
@@ -265,36 +247,43 @@ def watch_command(
         run = store.get_run(full_id)
         click.echo(f"Watching run {run.id} ({run.backend}, {run.base_model}) [{run.status}]")
         start = 0 if from_start else offset_of_last_lines(run.events_path, history)
-        tailer = EventTailer(run.events_path, offset=start, poll_interval=interval)
-        final_status: list[str] = []
-
-        async def follow() -> None:
-            if is_terminal(run.status):
-                # Already over: replay the log and stop.
-                while batch := tailer.read_available():
-                    for event in batch:
-                        click.echo(describe_event(event))
-                final_status.append(run.status)
-                return
-            async for batch in tailer.batches():
-                for event in batch:
-                    click.echo(describe_event(event))
-                    status = event.get("status")
-                    if event.get("type") == "status" and is_terminal(str(status)):
-                        final_status.append(str(status))
-                        tailer.stop()
-                await asyncio.to_thread(store.ingest_events, full_id)
-
         try:
-            asyncio.run(follow())
+            status = follow_and_print(store, full_id, history_from=start, interval=interval)
         except KeyboardInterrupt:
             click.echo("\nStopped watching; the run goes on.", err=True)
             sys.exit(130)
-        store.ingest_events(full_id)
-        status = final_status[-1] if final_status else store.get_run(full_id).status
         click.echo(f"Run {full_id} {status}.")
         if status != RunStatus.SUCCEEDED:
             sys.exit(1)
+
+
+def follow_and_print(
+    store: RunStore,
+    run_id: str,
+    *,
+    history_from: int | None,
+    interval: float = 0.5,
+    quiet: bool = False,
+) -> str:
+    """Print a run's events (from `history_from`) until it ends; returns its final status.
+    A run whose process died is recorded failed on the way (see services.follow)."""
+    import asyncio
+
+    from ftui.core.runs.describe import describe_event
+    from ftui.services.follow import follow_run
+
+    async def follow() -> str:
+        status = ""
+        async for update in follow_run(
+            store, run_id, history_from=history_from, poll_interval=interval
+        ):
+            if not quiet:
+                for event in update.events:
+                    click.echo(describe_event(event))
+            status = update.state.status
+        return status
+
+    return asyncio.run(follow())
 
 
 @runs_group.command("export")

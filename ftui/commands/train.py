@@ -9,13 +9,12 @@ from __future__ import annotations
 
 import asyncio
 import sys
-import time
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import click
 
-from ftui.commands.runs import describe_event, echo_json, open_store, resolve
+from ftui.commands.runs import echo_json, follow_and_print, open_store, resolve
 from ftui.config import Config
 
 if TYPE_CHECKING:
@@ -24,7 +23,7 @@ if TYPE_CHECKING:
 
 EXIT_FAILED = 1
 EXIT_CANCELLED = 3
-LIVENESS_CHECK_S = 2.0
+FOLLOW_INTERVAL_S = 0.3
 
 
 def _config(ctx: click.Context) -> Config:
@@ -163,7 +162,7 @@ def _confirm_or_exit(yes: bool, question: str) -> None:
 
 def _finish(store: RunStore, backend: LocalBackend, run: Run, wait: bool, as_json: bool) -> None:
     if wait:
-        run = _follow(store, backend, run, quiet=as_json)
+        run = _follow(store, run, quiet=as_json)
     if as_json:
         echo_json(run.to_json_dict())
     elif not wait:
@@ -178,41 +177,17 @@ def _finish(store: RunStore, backend: LocalBackend, run: Run, wait: bool, as_jso
             sys.exit(EXIT_CANCELLED)
 
 
-def _follow(store: RunStore, backend: LocalBackend, run: Run, *, quiet: bool) -> Run:
-    """Print the run's events until it ends; notices a process that died without a word."""
-    from ftui.core.runs.events import is_terminal
-    from ftui.services import launcher
-    from ftui.services.eventlog import read_events
-
-    offset = 0
-    last_check = time.monotonic()
+def _follow(store: RunStore, run: Run, *, quiet: bool) -> Run:
+    """Print the run's events until it ends; a process that died without a word ends it failed."""
     try:
-        while True:
-            events, offset = read_events(run.events_path, offset)
-            for event in events:
-                if not quiet:
-                    click.echo(describe_event(event), err=False)
-            store.ingest_events(run.id)
-            run = store.get_run(run.id)
-            if is_terminal(run.status):
-                return run
-            if time.monotonic() - last_check > LIVENESS_CHECK_S:
-                last_check = time.monotonic()
-                if not launcher.is_running(run.run_dir):
-                    backend.reattach_runs()  # marks it failed unless its last words just landed
-                    run = store.get_run(run.id)
-                    if is_terminal(run.status):
-                        _, offset = read_events(run.events_path, offset)
-                        if not quiet:
-                            click.echo(f"Run {run.id} {run.status}: {run.error or ''}".rstrip())
-                        return run
-            time.sleep(0.3)
+        follow_and_print(store, run.id, history_from=0, interval=FOLLOW_INTERVAL_S, quiet=quiet)
     except KeyboardInterrupt:
         click.echo(
             f"\nStopped following; run {run.id} goes on (`ftui train cancel {run.id}` stops it).",
             err=True,
         )
         sys.exit(130)
+    return store.get_run(run.id)
 
 
 @train_group.command("local")

@@ -1,9 +1,11 @@
 """Reading a run's event log: once (`read_events`, `read_chunk`) or live (`EventTailer`).
 
-Only complete lines count: a line without its newline is a write in progress and is left for the
-next read, so the offset always sits at a line boundary. Lines that are not valid events are skipped
-and counted, never fatal. The store (indexing) and the UI (live views) both read through this
-module, so a run followed live and a run replayed from history are parsed the same way.
+Each line comes back as the JSON object it holds; `ftui.core.runs.codec.parse_event` makes the
+typed event of one. Only complete lines count: a line without its newline is a write in progress
+and is left for the next read, so the offset always sits at a line boundary. Lines that are not
+valid events are skipped and counted, never fatal. The store (indexing) and the follow path (live
+views) both read through this module, so a run followed live and a run replayed from history are
+parsed the same way.
 """
 
 from __future__ import annotations
@@ -16,7 +18,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from ftui.core.runs.events import parse_event_line
+from ftui.core.runs.codec import parse_event_line
 
 # How much one read takes in; big enough for throughput, small enough to keep a UI loop responsive.
 DEFAULT_CHUNK_BYTES = 1 << 20
@@ -147,6 +149,10 @@ class EventTailer:
     def stop(self) -> None:
         self._stopped = True
         self._wake.set()
+
+    def close(self) -> None:
+        """Let go of the file (for callers of `read_available`; `batches` closes it itself)."""
+        self._close()
 
     @property
     def stopped(self) -> bool:

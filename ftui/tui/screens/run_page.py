@@ -1,14 +1,13 @@
 """One run's page: what it trained (config, dataset), how it went (metrics, curves, events), and
 what it left (artifacts).
 
-History comes from the store; a run still going is then followed with `EventTailer` from the
-store's offset, and every batch is also indexed into the store, so what the page shows live is what
-it shows when opened again later.
+History comes from the store; a run still going is then followed with `services.follow` from the
+store's offset, which indexes every batch into the store (so what the page shows live is what it
+shows when opened again later) and records a run whose process died as failed.
 """
 
 from __future__ import annotations
 
-import asyncio
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
@@ -22,6 +21,10 @@ from textual.screen import Screen
 from textual.widgets import Footer, Log, Static
 from textual.worker import Worker, WorkerState
 
+from ftui.core.runs.describe import DATE_AND_TIME, describe_event
+from ftui.core.runs.events import parse_event
+from ftui.core.runs.kinds import MetricEvent
+from ftui.services.liveness import check_run
 from ftui.services.runs import format_cost, format_duration, format_metric, run_epochs
 from ftui.services.store import MetricSummary, Run, RunStore
 from ftui.tui.keymap import command
@@ -52,26 +55,9 @@ def metric_groups(names: list[str]) -> list[tuple[str, list[str]]]:
     return groups
 
 
-def event_line(event: dict[str, Any]) -> str:
-    """One non-metric event as one line of the events log."""
-    ts = event.get("ts")
-    clock = (
-        datetime.fromtimestamp(ts).strftime("%Y-%m-%d %H:%M:%S")
-        if isinstance(ts, int | float)
-        else "-"
-    )
-    kind = event.get("type")
-    if kind == "log":
-        return f"{clock}  {event.get('level', 'info')!s:<7} {event.get('message', '')}"
-    if kind == "status":
-        detail = event.get("error") or event.get("message")
-        return f"{clock}  status  → {event.get('status')}" + (f": {detail}" if detail else "")
-    if kind == "checkpoint":
-        return f"{clock}  ckpt    step {event.get('step')}: {event.get('path')}"
-    if kind == "artifact":
-        where = event.get("model_id") or event.get("path")
-        return f"{clock}  output  {event.get('kind')}: {where}"
-    return f"{clock}  {kind}"
+def event_line(record: dict[str, Any]) -> str:
+    """One stored event (a line as written) as one line of the events log."""
+    return describe_event(parse_event(record), DATE_AND_TIME)
 
 
 @dataclass
@@ -94,7 +80,7 @@ class RunPageResult:
 
 def load_page_data(store: RunStore, run_id: str) -> RunPageData:
     store.ingest_events(run_id)
-    run = store.get_run(run_id)
+    run = check_run(store, store.get_run(run_id))  # a dead process: shown failed, not running
     return RunPageData(
         run=run,
         series=store.metrics(run.id, max_points=CHART_POINTS),
@@ -278,7 +264,7 @@ class RunScreen(Screen[RunPageResult]):
         follow = not run.is_terminal and not self._tailing
         if follow:
             self._tailing = True
-            self.tail(run.events_path, run.events_offset)
+            self.tail(run.events_offset)
         self._show_title()
         self.query_one("#run-summary", Static).update(describe_summary(run, self.now))
         self.query_one("#run-dataset", Static).update(describe_dataset(run, data.dataset_state))
@@ -302,40 +288,29 @@ class RunScreen(Screen[RunPageResult]):
     # -- following a live run -------------------------------------------------------------------
 
     @work(exclusive=True, group="run-tail", exit_on_error=False)
-    async def tail(self, path: Path, offset: int) -> None:
-        from ftui.core.runs.events import is_terminal
-        from ftui.services.eventlog import EventTailer
+    async def tail(self, offset: int) -> None:
+        """Follow the run from where the page's history ends (see services.follow: it indexes
+        what arrives, so the list and later visits see it too, and notices a dead process)."""
+        from ftui.services.follow import follow_run
 
-        tailer = EventTailer(path, offset=offset, poll_interval=0.2)
-        async for batch in tailer.batches():
-            finished = False
+        async for update in follow_run(self.store, self.run_id, history_from=offset):
             lines = []
-            for event in batch:
+            for event in update.events:
                 self.live_events += 1
-                kind = event.get("type")
-                if kind == "metric":
+                if isinstance(event, MetricEvent):
                     self._add_metric_event(event)
-                    continue
-                lines.append(event_line(event))
-                if kind == "status" and is_terminal(str(event.get("status"))):
-                    finished = True
+                else:
+                    lines.append(describe_event(event, DATE_AND_TIME))
             if lines:
                 self.query_one("#run-events", Log).write_lines(lines)
-            # Index what arrived, so the list and later visits see it too.
-            await asyncio.to_thread(self.store.ingest_events, self.run_id)
-            if finished:
-                tailer.stop()
         self._tailing = False
         self.load()  # the final state, from the store
 
-    def _add_metric_event(self, event: dict[str, Any]) -> None:
-        step = event.get("step")
-        values = event.get("values")
-        if self.data is None or not isinstance(step, int) or not isinstance(values, dict):
+    def _add_metric_event(self, event: MetricEvent) -> None:
+        if self.data is None:
             return
-        for name, value in values.items():
-            if isinstance(value, int | float) and not isinstance(value, bool):
-                self.data.series.setdefault(str(name), []).append((step, float(value)))
+        for name, value in event.values.items():
+            self.data.series.setdefault(name, []).append((event.step, value))
         self._chart_dirty = True
 
     def _redraw_if_dirty(self) -> None:

@@ -1,0 +1,104 @@
+"""One way to follow a run, for `ftui train --wait`, `ftui runs watch` and the run page alike.
+
+`follow_run` is an async iterator of `RunUpdate`s: the events that arrived since the last update
+and the run's state folded with them (the reducer of `ftui.core.runs`, seeded with what the store
+had indexed). It indexes what it reads into the store, checks now and then that the run's process
+is still alive (see `liveness`: a run whose process is gone becomes failed with its last log
+lines), and ends once the run reaches a terminal status. A remote backend's poller writes to the
+same event log, and a live monitor reads the same updates.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections.abc import AsyncIterator, Mapping
+from dataclasses import dataclass
+
+from ftui.core.runs.events import parse_event
+from ftui.core.runs.kinds import RunEvent
+from ftui.core.runs.state import RunState
+from ftui.services import liveness
+from ftui.services.eventlog import EventTailer, read_chunk
+from ftui.services.store import RunStore
+
+POLL_INTERVAL_S = 0.5
+LIVENESS_INTERVAL_S = 2.0
+
+
+@dataclass(frozen=True)
+class RunUpdate:
+    run_id: str
+    events: tuple[RunEvent, ...]  # new since the last update (the first: history, if asked)
+    state: RunState  # after them
+
+    @property
+    def finished(self) -> bool:
+        return self.state.is_terminal
+
+
+async def follow_run(
+    store: RunStore,
+    run_id: str,
+    *,
+    history_from: int | None = None,
+    poll_interval: float = POLL_INTERVAL_S,
+    liveness_interval: float = LIVENESS_INTERVAL_S,
+    checks: Mapping[str, liveness.LivenessCheck] = liveness.CHECKS,
+) -> AsyncIterator[RunUpdate]:
+    """Updates of one run until it ends (a run already over yields one update and stops).
+
+    The first update holds the events logged from byte offset `history_from` up to where the
+    store stood (none when not given) and the state the store had; each later one, what the log
+    gained. Its process is checked at once and then every `liveness_interval` seconds while the
+    log is quiet.
+    """
+    full_id = await asyncio.to_thread(store.resolve_run_id, run_id)
+    await asyncio.to_thread(store.ingest_events, full_id)
+    state, indexed_to = await asyncio.to_thread(store.run_state, full_id)
+    run = await asyncio.to_thread(store.get_run, full_id)
+    history: tuple[RunEvent, ...] = ()
+    if history_from is not None and history_from < indexed_to:
+        chunk = await asyncio.to_thread(read_chunk, run.events_path, history_from)
+        history = tuple(
+            parse_event(record)
+            for record, offset in zip(chunk.events, chunk.offsets, strict=True)
+            if offset < indexed_to
+        )
+    yield RunUpdate(full_id, history, state)
+    if state.is_terminal:
+        return
+    tailer = EventTailer(run.events_path, offset=indexed_to, poll_interval=poll_interval)
+    next_check = 0.0  # at once: a page opened on a dead run says so straight away
+    over_in_store = False
+    try:
+        while True:
+            records = tailer.read_available()
+            if records:
+                events = tuple(parse_event(record) for record in records)
+                state = state.apply_all(events)
+                await asyncio.to_thread(store.ingest_events, full_id)
+                yield RunUpdate(full_id, events, state)
+                if state.is_terminal:
+                    return
+                continue
+            if over_in_store:
+                # The store has a final status the log did not show us (it was rewritten):
+                # end on the store's word rather than wait for a line that will not come.
+                state, _ = await asyncio.to_thread(store.run_state, full_id)
+                yield RunUpdate(full_id, (), state)
+                return
+            if time.monotonic() >= next_check:
+                next_check = time.monotonic() + liveness_interval
+                # Gone or just finished: its last words and final status are in the log now.
+                over_in_store = await asyncio.to_thread(_check, store, full_id, checks)
+                if over_in_store:
+                    continue
+            await asyncio.sleep(poll_interval)
+    finally:
+        tailer.close()
+
+
+def _check(store: RunStore, run_id: str, checks: Mapping[str, liveness.LivenessCheck]) -> bool:
+    """True when the run was found over (gone, or its final status just landed)."""
+    return liveness.check_run(store, store.get_run(run_id), checks).is_terminal

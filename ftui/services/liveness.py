@@ -1,0 +1,98 @@
+"""Noticing a run whose process is gone without a final status, and recording it failed.
+
+Every reader of the history (`ftui runs list/show/watch`, `--wait`, the run page, the app on
+start) asks here, so a training process killed with `kill -9` or by the OOM killer never stays
+`running`: the run becomes failed with the last lines its process wrote, in its `events.jsonl`
+(a log event, then a status event) and so in the store.
+
+Each backend kind has its own check (a `LivenessCheck`: the run -> `ProcessGone`, or None while it
+is alive or cannot be told from here). The local one reads the launcher's `process.json`; a remote
+backend plugs its own in `CHECKS` (or passes it to `check_run`).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+
+from ftui.core.runs.events import TERMINAL_STATUSES, EventWriter, RunStatus
+from ftui.services import launcher
+from ftui.services.store import Run, RunStore
+
+# As many lines of train.log as the failure keeps; the error message quotes the last three.
+LAST_LINES = 15
+
+
+@dataclass(frozen=True)
+class ProcessGone:
+    """A run's process ended without writing a final status; what it said last."""
+
+    last_lines: tuple[str, ...]
+
+
+LivenessCheck = Callable[[Run], ProcessGone | None]
+
+
+def local_process_gone(run: Run) -> ProcessGone | None:
+    """The local check: the process recorded by the launcher is no longer running here. A run
+    with no process record (not launched yet) or one started on another host is not judged."""
+    record = launcher.read_process(run.run_dir)
+    if record is None or not record.local or launcher.pid_alive(record):
+        return None
+    return ProcessGone(tuple(launcher.last_log_lines(run.run_dir, LAST_LINES)))
+
+
+CHECKS: Mapping[str, LivenessCheck] = {"local": local_process_gone}
+
+
+def record_process_gone(store: RunStore, run: Run, gone: ProcessGone) -> Run:
+    """Record the run failed: its last log lines as an error log event, then a failed status
+    whose error quotes the last three of them."""
+    lines = list(gone.last_lines)
+    if lines:
+        with EventWriter(run.events_path) as writer:
+            writer.log("Last lines of train.log:\n" + "\n".join(lines), level="error")
+    tail = " | ".join(lines[-3:]) if lines else "train.log is empty"
+    return store.update_run(
+        run.id,
+        status=RunStatus.FAILED,
+        error="The training process died without reporting (killed, or out of memory). "
+        f"Last log lines: {tail}",
+    )
+
+
+def mark_died(store: RunStore, run: Run) -> Run:
+    """Record a local run whose process is known to be gone as failed (with its last lines)."""
+    return record_process_gone(
+        store, run, ProcessGone(tuple(launcher.last_log_lines(run.run_dir, LAST_LINES)))
+    )
+
+
+def check_run(store: RunStore, run: Run, checks: Mapping[str, LivenessCheck] = CHECKS) -> Run:
+    """The run as it stands, after recording it failed if its process is gone."""
+    check = checks.get(run.backend)
+    if run.is_terminal or check is None:
+        return run
+    gone = check(run)
+    if gone is None:
+        return run
+    # Read the log after the check: a process that just finished has written its final status
+    # by the time it is seen gone, and that status wins.
+    store.ingest_events(run.id)
+    run = store.get_run(run.id)
+    if run.is_terminal:
+        return run
+    return record_process_gone(store, run, gone)
+
+
+def check_active_runs(store: RunStore, checks: Mapping[str, LivenessCheck] = CHECKS) -> list[Run]:
+    """Check every unfinished run of a backend with a check; returns those found gone."""
+    unfinished = [status.value for status in RunStatus if status not in TERMINAL_STATUSES]
+    gone = []
+    for run in store.list_runs(status=unfinished, include_archived=True):
+        if run.backend not in checks:
+            continue
+        checked = check_run(store, run, checks)
+        if checked.status == RunStatus.FAILED and checked.status != run.status:
+            gone.append(checked)
+    return gone
