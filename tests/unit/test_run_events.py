@@ -2,12 +2,19 @@
 
 from __future__ import annotations
 
+from dataclasses import FrozenInstanceError, fields
 from pathlib import Path
 
 import orjson
 import pytest
 
-from ftui.core.runs.codec import SCHEMA_VERSION, decode_event, encode_event, event_record
+from ftui.core.runs.codec import (
+    SCHEMA_VERSION,
+    decode_event,
+    encode_event,
+    event_record,
+    new_metric_event,
+)
 from ftui.core.runs.describe import DATE_AND_TIME, describe_event
 from ftui.core.runs.events import EventWriter, make_event, parse_event
 from ftui.core.runs.kinds import (
@@ -44,6 +51,15 @@ def test_every_kind_survives_serialise_then_parse(event) -> None:
     assert line.endswith(b"\n") and line.count(b"\n") == 1
     assert orjson.loads(line)["v"] == SCHEMA_VERSION
     assert decode_event(line) == event
+
+
+def test_the_fast_metric_constructor_builds_the_same_event() -> None:
+    fast = new_metric_event(1.0, 3, {"train_loss": 2.0}, 10, 0.5)
+    slow = MetricEvent(ts=1.0, step=3, values={"train_loss": 2.0}, max_steps=10, epoch=0.5)
+    assert fast == slow and vars(fast) == vars(slow)
+    assert set(vars(fast)) == {field.name for field in fields(MetricEvent)}
+    with pytest.raises(FrozenInstanceError):
+        fast.step = 4  # type: ignore[misc]
 
 
 def test_unknown_kinds_and_fields_pass_through_untouched() -> None:

@@ -126,8 +126,16 @@ def test_follow_yields_new_events_with_the_folded_state_and_ends_on_a_terminal_s
             writer.status("succeeded")
 
     trainer = threading.Thread(target=train)
-    trainer.start()
-    updates = collect(store, run.id, poll_interval=0.02)
+
+    async def follow() -> list[RunUpdate]:
+        updates = []
+        async for update in follow_run(store, run.id, poll_interval=0.02):
+            updates.append(update)
+            if len(updates) == 1:
+                trainer.start()  # the run goes on once the follower stands where the store does
+        return updates
+
+    updates = asyncio.run(asyncio.wait_for(follow(), 20))
     trainer.join()
     first, last = updates[0], updates[-1]
     assert first.events == () and first.state.status == "running" and first.state.step == 3

@@ -23,8 +23,8 @@ Kinds and their fields on disk (`type` names the kind):
 
 from __future__ import annotations
 
-from collections.abc import Mapping
-from dataclasses import dataclass, field
+from collections.abc import Iterator, Mapping
+from dataclasses import dataclass
 from typing import Any, ClassVar
 
 ALERT_KINDS = frozenset(
@@ -32,12 +32,35 @@ ALERT_KINDS = frozenset(
 )
 
 
+class _NoExtra(Mapping[str, Any]):
+    """The `extra` of almost every event: one shared, empty, read-only mapping (no dict made per
+    event; hashable, so a dataclass may take it as a default)."""
+
+    def __getitem__(self, key: str) -> Any:
+        raise KeyError(key)
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(())
+
+    def __len__(self) -> int:
+        return 0
+
+    def __hash__(self) -> int:
+        return 0
+
+    def __repr__(self) -> str:
+        return "{}"
+
+
+NO_EXTRA: Mapping[str, Any] = _NoExtra()
+
+
 @dataclass(frozen=True, kw_only=True)
 class RunEvent:
     TYPE: ClassVar[str] = ""
 
     ts: float | None = None
-    extra: Mapping[str, Any] = field(default_factory=dict)
+    extra: Mapping[str, Any] = NO_EXTRA
 
     @property
     def type(self) -> str:

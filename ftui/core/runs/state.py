@@ -42,6 +42,9 @@ def lower_is_better(name: str) -> bool | None:
     return None
 
 
+_DIRECTIONS: dict[str, bool | None] = {}  # lower_is_better per name seen (few names, many points)
+
+
 @dataclass(frozen=True)
 class RunState:
     status: str = RunStatus.CREATED.value
@@ -89,7 +92,8 @@ class _Fold:
         self.state = state
         self.fields: dict[str, Any] = {}
         self.last = dict(state.last_metrics)
-        self.best = dict(state.best_metrics)
+        # (step, value) while folding: a MetricPoint per improvement would cost more than the rest.
+        self.best = {name: (point.step, point.value) for name, point in state.best_metrics.items()}
         self.log_tail = deque(state.log_tail, maxlen=LOG_TAIL_LINES)
         self.checkpoints = list(state.checkpoints)
         self.artifacts = list(state.artifacts)
@@ -125,12 +129,14 @@ class _Fold:
     def _metric(self, event: MetricEvent) -> None:
         for name, value in event.values.items():
             self.last[name] = value
-            direction = lower_is_better(name)
+            if name not in _DIRECTIONS:
+                _DIRECTIONS[name] = lower_is_better(name)
+            direction = _DIRECTIONS[name]
             if direction is None:
                 continue
             best = self.best.get(name)
-            if best is None or (value < best.value if direction else value > best.value):
-                self.best[name] = MetricPoint(event.step, value)
+            if best is None or (value < best[1] if direction else value > best[1]):
+                self.best[name] = (event.step, value)
         self.fields["step"] = event.step
         if event.max_steps is not None:
             self.fields["max_steps"] = event.max_steps
@@ -163,7 +169,7 @@ class _Fold:
             self.state,
             **self.fields,
             last_metrics=self.last,
-            best_metrics=self.best,
+            best_metrics={name: MetricPoint(*point) for name, point in self.best.items()},
             log_tail=tuple(self.log_tail),
             checkpoints=tuple(self.checkpoints),
             artifacts=tuple(self.artifacts),

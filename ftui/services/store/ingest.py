@@ -114,9 +114,9 @@ def ingest_chunk(db: Connections, run_id: str) -> tuple[int, bool]:
         events.append(event)
         if isinstance(event, MetricEvent):
             # Metrics are indexed per value (see metrics()), not as events.
-            metric_rows.extend(
-                (run_id, name, event.step, value, event.ts) for name, value in event.values.items()
-            )
+            step, ts = event.step, event.ts
+            for name, value in event.values.items():
+                metric_rows.append((run_id, name, step, value, ts))
         elif record.get("type") != "metric":  # a metric line with no usable step is dropped
             # The line exactly as written, unknown fields and kinds included.
             event_rows.append((run_id, offset, event.ts, str(record.get("type")), dumps(record)))
