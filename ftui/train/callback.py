@@ -1,4 +1,5 @@
-"""Trainer callbacks: every log and checkpoint into the run's event log, and a graceful stop.
+"""Trainer callbacks: every log and checkpoint into the run's event log (as typed events), and a
+graceful stop.
 
 Only the main process (rank 0) writes events; the other ranks of a multi-GPU run stay silent so each
 step is logged once.
@@ -13,6 +14,7 @@ from typing import Any
 from transformers import TrainerCallback, TrainerControl, TrainerState, TrainingArguments
 
 from ftui.core.runs.events import EventWriter
+from ftui.core.runs.kinds import CheckpointEvent, MetricEvent
 from ftui.train.stop import StopRequest
 
 # Trainer / trl log keys -> ftui metric names (OpenAI's names where they overlap).
@@ -84,10 +86,16 @@ class EventLogCallback(TrainerCallback):
             self._last_tokens, self._last_time = tokens, now
         if not values:
             return
-        fields: dict[str, Any] = {"max_steps": state.max_steps}
-        if state.epoch is not None:
-            fields["epoch"] = round(float(state.epoch), 4)
-        self.writer.metric(state.global_step, values, **fields)
+        epoch = round(float(state.epoch), 4) if state.epoch is not None else None
+        self.writer.write(
+            MetricEvent(
+                ts=time.time(),
+                step=state.global_step,
+                values=values,
+                max_steps=state.max_steps,
+                epoch=epoch,
+            )
+        )
 
     def _summary(self, logs: dict[str, Any], state: TrainerState) -> str:
         runtime = float(logs[SUMMARY_KEY])
@@ -110,7 +118,7 @@ class EventLogCallback(TrainerCallback):
             path = str(checkpoint.resolve().relative_to(self.run_dir.resolve()))
         except ValueError:
             path = str(checkpoint)
-        self.writer.emit("checkpoint", step=state.global_step, path=path)
+        self.writer.write(CheckpointEvent(ts=time.time(), step=state.global_step, path=path))
 
 
 class GracefulStopCallback(TrainerCallback):
