@@ -3,6 +3,7 @@ runs were filled from real event logs written with EventWriter."""
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import math
 from collections.abc import Iterator
@@ -348,3 +349,71 @@ async def test_runs_still_going_are_refreshed_and_new_runs_appear(store: RunStor
         await wait_until(pilot, lambda: table.runs[1].status == "succeeded")
         assert table.runs[1].status == "succeeded"
         assert table.row_texts(1)["train_loss"] == "0.2500"
+
+
+def register_process(store: RunStore, run_id: str, argv: list[str]) -> Any:
+    """A process registered for the run as the launcher registers a trainer."""
+    import time
+
+    from ftui.services import launcher
+
+    run = store.get_run(run_id)
+    record = launcher.launch(run.run_dir, argv=argv)
+    for _ in range(200):
+        if "step 20" in (run.run_dir / launcher.LOG_FILE).read_text():
+            break
+        time.sleep(0.02)
+    return record
+
+
+async def test_opening_a_run_whose_process_died_shows_it_failed(store: RunStore) -> None:
+    import os
+    import signal
+
+    from ftui.services import launcher
+
+    record = register_process(store, "llama-d", ["sh", "-c", "echo step 20; echo Killed"])
+    while launcher.pid_alive(record):  # it exits by itself, without a final status
+        await asyncio.sleep(0.02)
+    with contextlib.suppress(ProcessLookupError):
+        os.kill(record.pid, signal.SIGKILL)
+    app = RunsApp(store)
+    async with app.run_test(size=(150, 40)) as pilot:
+        await settle(app, pilot)
+        app.query_one(RunsPane).open_run("llama-d")
+        await settle(app, pilot)
+        page = app.screen
+        assert isinstance(page, RunScreen) and page.data is not None
+        assert page.data.run.status == "failed"
+        title = str(page.query_one("#run-title").render())
+        assert "failed" in title and "live" not in title
+        lines = page.query_one("#run-events", Log).lines
+        assert any("Last lines of train.log" in line for line in lines)
+    run = store.get_run("llama-d")
+    assert run.status == "failed" and run.error is not None and "Killed" in run.error
+
+
+async def test_a_live_run_page_notices_its_process_killed(store: RunStore) -> None:
+    import os
+    import signal
+
+    record = register_process(store, "llama-d", ["sh", "-c", "echo step 20; exec sleep 60"])
+    app = RunsApp(store)
+    async with app.run_test(size=(150, 40)) as pilot:
+        await settle(app, pilot)
+        app.query_one(RunsPane).open_run("llama-d")
+        page = app.screen
+        assert isinstance(page, RunScreen)
+        for _ in range(40):
+            if page.data is not None:
+                break
+            await pilot.pause(0.05)
+        assert page.data is not None and "live" in str(page.query_one("#run-title").render())
+        os.kill(record.pid, signal.SIGKILL)
+        await app.workers.wait_for_complete()  # the follow path ends once it sees the death
+        await settle(app, pilot)
+        assert page.data.run.status == "failed"
+        assert (
+            "-> failed: The training process died" in page.query_one("#run-events", Log).lines[-1]
+        )
+    assert store.get_run("llama-d").status == "failed"

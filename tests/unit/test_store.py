@@ -367,3 +367,56 @@ def test_a_late_queued_status_does_not_undo_running(store: RunStore) -> None:
     store.update_run(run.id, status="queued", message="resumed")  # a resume starts over
     assert store.get_run(run.id).status == "queued"
     assert store.get_run(run.id).finished_at is None
+
+
+def test_events_of_unknown_kinds_are_indexed_and_exported_as_written(store: RunStore) -> None:
+    run = store.create_run(backend="local", base_model="m", config={})
+    newer = {"v": 2, "ts": 5.0, "type": "gpu_sample", "util": [0.9], "host": "h"}
+    alert = {"v": 1, "ts": 6.0, "type": "alert", "kind": "stalled", "message": "no progress"}
+    with EventWriter(run.events_path) as writer:
+        writer.write({"ts": 4.0, "type": "status", "status": "running"})
+        writer.write(newer)
+        writer.write(alert)
+    store.ingest_events(run.id)
+    assert store.get_run(run.id).status == "running"  # an unknown kind changes nothing
+    assert store.events(run.id)[-2:] == [newer, alert]
+    assert store.export_run(run.id)["events"][-2:] == [newer, alert]
+
+
+def test_run_state_is_the_folded_row_and_its_offset(store: RunStore) -> None:
+    run = store.create_run(backend="local", base_model="m", config={})
+    write_training_log(run.run_dir, steps=10)
+    store.ingest_events(run.id)
+    state, offset = store.run_state(run.id)
+    assert (state.status, state.step, state.max_steps) == ("succeeded", 10, 10)
+    assert state.last_metrics["train_loss"] == pytest.approx(2.0)
+    assert offset == run.events_path.stat().st_size
+
+
+def test_one_run_query_for_listing_and_counting(store: RunStore) -> None:
+    from ftui.services.store import RunQuery
+
+    for n, model in enumerate(["Qwen2.5-0.5B", "Llama-3.2-1B", "qwen3-4b"]):
+        store.create_run(backend="local", base_model=model, config={}, created_at=float(n))
+    query = RunQuery(base_model="qwen")
+    assert [run.base_model for run in store.list_runs(query)] == ["qwen3-4b", "Qwen2.5-0.5B"]
+    assert store.count_runs(query) == 2 == store.count_runs(base_model="qwen")
+    assert store.count_runs(RunQuery(status=["created"], backend="openai")) == 0
+
+
+@pytest.mark.parametrize(
+    ("name", "content"),
+    [
+        ("chat.json", orjson.dumps([CHAT_LINE] * 3)),
+        ("alpaca.jsonl", b'{"instruction": "a", "output": "b"}\n' * 3),
+    ],
+)
+def test_the_fallback_description_says_what_the_core_reader_says(
+    tmp_path: Path, name: str, content: bytes
+) -> None:
+    from ftui.core.dataset.formats import detect_format
+    from ftui.services.store.datasets import _describe_cheaply
+
+    path = tmp_path / name
+    path.write_bytes(content)
+    assert _describe_cheaply(path) == {"examples": 3, "format": str(detect_format(path))}
