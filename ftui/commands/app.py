@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import dataclasses
 import importlib.util
+import os
 import subprocess
 import sys
 from collections.abc import Callable
@@ -114,14 +115,18 @@ def start_demo_model_build(config: Config, dataset: Path) -> str | None:
         "--texts",
         str(dataset),
     ]
+    from ftui.services.launcher import child_environment, reap_when_done
+
     with open(log_path, "ab") as log:
-        subprocess.Popen(
+        process = subprocess.Popen(
             command,
+            env=child_environment(os.environ),
             stdin=subprocess.DEVNULL,
             stdout=log,
             stderr=subprocess.STDOUT,
             start_new_session=True,  # outlives the app, and a closed terminal
         )
+    reap_when_done(process)  # a build that ends while the app is open leaves no zombie
     return f"Building a tiny local model for the Jobs section in the background: {target}"
 
 

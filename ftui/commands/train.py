@@ -19,7 +19,7 @@ from ftui.commands.runs import describe_event, echo_json, open_store, resolve
 from ftui.config import Config
 
 if TYPE_CHECKING:
-    from ftui.services.local_backend import LocalBackend, Preflight
+    from ftui.services.backends.local import LocalBackend, Preflight
     from ftui.services.store import Run, RunStore
 
 EXIT_FAILED = 1
@@ -32,9 +32,9 @@ def _config(ctx: click.Context) -> Config:
 
 
 def _backend(store: RunStore, ctx: click.Context) -> LocalBackend:
-    from ftui.services.local_backend import LocalBackend
+    from ftui.services.root import Services
 
-    return LocalBackend(store, _config(ctx))
+    return Services(_config(ctx), store=store).local
 
 
 @click.group("train")
@@ -199,7 +199,9 @@ def _follow(store: RunStore, backend: LocalBackend, run: Run, *, quiet: bool) ->
             if time.monotonic() - last_check > LIVENESS_CHECK_S:
                 last_check = time.monotonic()
                 if not launcher.is_running(run.run_dir):
-                    backend.reattach_runs()  # marks it failed unless its last words just landed
+                    asyncio.run(
+                        backend.reattach()
+                    )  # marks it failed unless its last words just landed
                     run = store.get_run(run.id)
                     if is_terminal(run.status):
                         _, offset = read_events(run.events_path, offset)
@@ -232,7 +234,7 @@ def local_command(ctx: click.Context, dataset: Path, model: str, **options: Any)
     this terminal. Exit status with --wait: 0 succeeded, 1 failed, 3 cancelled.
     """
     from ftui.core.training.local_config import ConfigError, LocalTrainConfig
-    from ftui.services.local_backend import LaunchError
+    from ftui.services.backends.base import LaunchError
 
     validation = options.get("validation_file")
     try:
@@ -246,7 +248,7 @@ def local_command(ctx: click.Context, dataset: Path, model: str, **options: Any)
         raise click.UsageError(str(exc)) from None
     with open_store(ctx) as store:
         backend = _backend(store, ctx)
-        checked = backend.check(config)
+        checked = asyncio.run(backend.preflight(config))
         if not options["as_json"] or not checked.ok or options["dry_run"]:
             click.echo("Local training run:", err=options["as_json"])
             _print_preflight(checked)
@@ -256,7 +258,7 @@ def local_command(ctx: click.Context, dataset: Path, model: str, **options: Any)
             return
         _confirm_or_exit(options["yes"], "Start this run?")
         try:
-            run = backend.launch(config, checked=checked, run_id=options.get("run_id"))
+            run = asyncio.run(backend.launch(config, checked=checked, run_id=options.get("run_id")))
         except LaunchError as exc:
             raise click.ClickException(str(exc)) from None
         _finish(store, backend, run, options["wait"], options["as_json"])
@@ -269,12 +271,12 @@ def local_command(ctx: click.Context, dataset: Path, model: str, **options: Any)
 @click.pass_context
 def resume_command(ctx: click.Context, run_id: str, wait: bool, as_json: bool) -> None:
     """Continue a cancelled or failed local run from its last checkpoint."""
-    from ftui.services.local_backend import LaunchError
+    from ftui.services.backends.base import LaunchError
 
     with open_store(ctx) as store:
         backend = _backend(store, ctx)
         try:
-            run = backend.resume(resolve(store, run_id))
+            run = asyncio.run(backend.resume(resolve(store, run_id)))
         except LaunchError as exc:
             raise click.ClickException(str(exc)) from None
         _finish(store, backend, run, wait, as_json)
@@ -292,7 +294,7 @@ def resume_command(ctx: click.Context, run_id: str, wait: bool, as_json: bool) -
 @click.pass_context
 def cancel_command(ctx: click.Context, run_id: str, grace: float) -> None:
     """Stop a local run: it saves a checkpoint and ends cancelled (resumable)."""
-    from ftui.services.local_backend import LaunchError
+    from ftui.services.backends.base import LaunchError
 
     with open_store(ctx) as store:
         backend = _backend(store, ctx)
@@ -320,7 +322,7 @@ def again_command(
 ) -> None:
     """Start a new run with a finished run's settings, some changed (--set lora_r=32)."""
     from ftui.core.training.local_config import ConfigError
-    from ftui.services.local_backend import LaunchError
+    from ftui.services.backends.base import LaunchError
 
     with open_store(ctx) as store:
         backend = _backend(store, ctx)
@@ -329,7 +331,7 @@ def again_command(
             config = backend.run_config(run).with_changes(**_parse_changes(changes))
         except (ConfigError, TypeError, LaunchError) as exc:
             raise click.UsageError(str(exc)) from None
-        checked = backend.check(config)
+        checked = asyncio.run(backend.preflight(config))
         if not as_json or not checked.ok:
             click.echo(f"Again, from run {run.id}:", err=as_json)
             _print_preflight(checked)
@@ -337,7 +339,7 @@ def again_command(
             raise click.ClickException("Nothing started: fix the errors above.")
         _confirm_or_exit(yes, "Start this run?")
         try:
-            new_run = backend.launch(config, checked=checked)
+            new_run = asyncio.run(backend.launch(config, checked=checked))
         except LaunchError as exc:
             raise click.ClickException(str(exc)) from None
         _finish(store, backend, new_run, wait, as_json)
