@@ -5,7 +5,6 @@ Textual is imported only here, inside the commands, so the headless commands nev
 
 from __future__ import annotations
 
-import dataclasses
 import importlib.util
 import os
 import subprocess
@@ -28,9 +27,7 @@ def home_option(command: Callable[..., Any]) -> Callable[..., Any]:
 
     def use_home(ctx: click.Context, _param: click.Parameter, value: Path | None) -> None:
         if value is not None:
-            ctx.obj = dataclasses.replace(
-                ctx.find_object(Config) or Config(), home=value.expanduser()
-            )
+            ctx.obj = (ctx.find_object(Config) or Config()).with_home(value)
 
     return click.option(
         "--home",

@@ -89,11 +89,26 @@ class FtuiApp(App[None]):
         return self.workbench
 
     def on_mount(self) -> None:
+        self._apply_theme(self.config.ui.theme)
         for notice in self._notices:
             self.notify(notice, timeout=10, markup=False)
 
     def on_unmount(self) -> None:
         self.services.close()
+
+    def _apply_theme(self, theme: str) -> None:
+        if theme == self.theme:
+            return
+        if theme not in self.available_themes:
+            known = ", ".join(sorted(self.available_themes))
+            self.notify(
+                f"Settings: no theme called {theme!r} (ui.theme); known themes: {known}.",
+                severity="warning",
+                timeout=10,
+                markup=False,
+            )
+            return
+        self.theme = theme
 
     def get_system_commands(self, screen: Screen[object]) -> Iterable[SystemCommand]:
         # Quit and keys are ours (with the unsaved-edits check and the help screen).

@@ -11,9 +11,10 @@ from typing import Any
 
 import pytest
 from textual.app import App, ComposeResult
+from textual.notifications import Notify
 from textual.worker import Worker, WorkerState
 
-from ftui.config import Config
+from ftui.config import Config, UiSettings
 from ftui.core.runs.events import RunStatus
 from ftui.services import launcher
 from ftui.services.backends.local import Capacity
@@ -109,3 +110,19 @@ async def test_cancel_from_the_jobs_table_runs_on_the_event_loop(
     failed = [m for m in recorder.of(Worker.StateChanged) if m.state == WorkerState.ERROR]
     assert failed == []
     services.close()
+
+
+async def test_the_settings_theme_is_applied_and_an_unknown_one_is_said(
+    tmp_path: Path, recorder: Recorder
+) -> None:
+    themed = make_app(Config(home=tmp_path, ui=UiSettings(theme="nord")))
+    async with themed.run_test(size=SIZE) as pilot:
+        await settle(pilot)
+        assert themed.theme == "nord"
+
+    unknown = make_app(Config(home=tmp_path, ui=UiSettings(theme="no-such-theme")))
+    async with unknown.run_test(size=SIZE, message_hook=recorder) as pilot:
+        await settle(pilot)
+        assert unknown.theme == "textual-dark"
+        notes = [m.notification.message for m in recorder.of(Notify)]
+        assert any("no theme called 'no-such-theme' (ui.theme)" in n for n in notes)

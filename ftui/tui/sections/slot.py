@@ -76,7 +76,7 @@ def detect_backends(config: Config) -> str:
         local = "local: no torch (pip install 'ftui[train]')"
     else:
         local = "local: " + ("GPU" if shutil.which("nvidia-smi") else "CPU")
-    remote = "OpenAI: key set" if config.openai_api_key else "OpenAI: no key"
+    remote = "OpenAI: key set" if config.openai.api_key else "OpenAI: no key"
     return f"{local} · {remote}"
 
 
