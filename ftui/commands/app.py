@@ -96,7 +96,10 @@ def start_demo_model_build(config: Config, dataset: Path) -> str | None:
     if target.exists():
         return None
     if importlib.util.find_spec("torch") is None:
-        return "No local model for the demo: torch is not installed (pip install 'ftui[train]')."
+        return (
+            "No local model for the demo: torch is not installed "
+            "(pip install 'ftui-workbench[train]')."
+        )
     if importlib.util.find_spec("ftui.train.tiny_model") is None:
         return None
     log_path = config.models_dir / f"{DEMO_MODEL}.log"

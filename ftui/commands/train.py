@@ -394,7 +394,7 @@ def tiny_command(directory: Path, texts: Path | None, pretrain_steps: int, force
     except ImportError as exc:
         raise click.ClickException(
             f"Building a model needs the training extras ({exc.name} is missing): "
-            "pip install 'ftui[train]'"
+            "pip install 'ftui-workbench[train]'"
         ) from None
     corpus = texts_from_dataset(texts) if texts else None
     try:
