@@ -8,7 +8,6 @@ the line and the key, and says what to write instead.
 from __future__ import annotations
 
 import re
-import tomllib
 from pathlib import Path
 from typing import Any
 
@@ -79,6 +78,8 @@ def read_settings_file(path: Path) -> dict[str, Any]:
         raise SettingsError(
             f"{path}: the settings file is not UTF-8 text (byte {exc.start}); save it as UTF-8."
         ) from None
+    import tomllib  # only when there is a file to read
+
     try:
         data = tomllib.loads(text)
     except tomllib.TOMLDecodeError as exc:
