@@ -1,7 +1,9 @@
 """The `ftui` command: opens the workbench, plus headless subcommands for scripts and CI.
 
 Subcommands live in `ftui/commands/` and are imported only when invoked, so `ftui validate` never
-pays for Textual and `ftui` never pays for torch.
+pays for Textual and `ftui` never pays for torch. The group reads the settings once (defaults <
+settings file < environment < --home) and hands the `Config` to the subcommand; a malformed
+settings file stops every command with a clear message and exit status 2.
 """
 
 from __future__ import annotations
@@ -9,12 +11,10 @@ from __future__ import annotations
 import importlib
 import sys
 from pathlib import Path
-from typing import Any
 
 import click
 
 from ftui import __version__
-from ftui.config import Config
 
 # name -> ("module:attribute", one-line help). Each module owns its command and options; the help
 # line lives here so that `ftui --help` lists everything without importing anything.
@@ -37,6 +37,10 @@ LAZY_COMMANDS: dict[str, tuple[str, str]] = {
     "runs": ("ftui.commands.runs:runs_group", "List, show, watch, export, remove runs."),
     "train": ("ftui.commands.train:train_group", "Launch a fine-tuning run."),
     "model": ("ftui.commands.train:model_group", "Build and inspect local models."),
+    "config": (
+        "ftui.commands.config:config_group",
+        "The settings file and the settings in effect.",
+    ),
 }
 
 
@@ -95,19 +99,22 @@ def _first_positional(args: list[str]) -> int | None:
 @click.option(
     "--home",
     type=click.Path(file_okay=False, path_type=Path),
-    envvar="FTUI_HOME",
-    help="Where ftui keeps its run history and workspaces (default: the platform data dir).",
+    help="Where ftui keeps its run history and workspaces (default: $FTUI_HOME, the settings "
+    "file's `home`, else the platform data dir).",
 )
 @click.pass_context
 def cli(ctx: click.Context, home: Path | None) -> None:
     """ftui: a terminal workbench for fine-tuning LLMs.
 
     Run `ftui PATH` to open the workbench on a dataset, `ftui demo` to try it with sample data.
+    Settings: `ftui config path` says where the settings file is, `ftui config show` what is set.
     """
-    kwargs: dict[str, Any] = {}
-    if home is not None:
-        kwargs["home"] = home.expanduser()
-    ctx.obj = Config(**kwargs)
+    ctx.meta["ftui.home_option"] = home
+    if ctx.invoked_subcommand == "config":
+        return  # `ftui config` reads the settings itself, and must work when they are broken
+    from ftui.commands.config import load_or_fail
+
+    ctx.obj = load_or_fail(home)
 
 
 def main(argv: list[str] | None = None) -> None:

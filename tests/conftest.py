@@ -13,6 +13,8 @@ SHARED_DATASETS = Path(__file__).resolve().parents[1].parent / "shared" / "datas
 def _isolated_ftui_home(tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.MonkeyPatch):
     home = tmp_path_factory.mktemp("ftui-home")
     monkeypatch.setenv("FTUI_HOME", str(home))
+    # Never the user's settings file: a test that wants one writes it and points here.
+    monkeypatch.setenv("FTUI_CONFIG", str(home / "no-settings.toml"))
     monkeypatch.setenv("HF_HUB_OFFLINE", "1")
     monkeypatch.setenv("TRANSFORMERS_OFFLINE", "1")
     # Tests run two at a time and start trainers of their own: one math thread per process keeps
@@ -20,6 +22,8 @@ def _isolated_ftui_home(tmp_path_factory: pytest.TempPathFactory, monkeypatch: p
     monkeypatch.setenv("OMP_NUM_THREADS", "1")
     monkeypatch.delenv("OPENAI_API_KEY", raising=False)
     monkeypatch.delenv("OPENAI_BASE_URL", raising=False)
+    monkeypatch.delenv("OPENAI_ORG_ID", raising=False)
+    monkeypatch.delenv("OPENAI_PROJECT_ID", raising=False)
     return home
 
 

@@ -5,8 +5,8 @@ Textual is imported only here, inside the commands, so the headless commands nev
 
 from __future__ import annotations
 
-import dataclasses
 import importlib.util
+import os
 import subprocess
 import sys
 from collections.abc import Callable
@@ -27,9 +27,7 @@ def home_option(command: Callable[..., Any]) -> Callable[..., Any]:
 
     def use_home(ctx: click.Context, _param: click.Parameter, value: Path | None) -> None:
         if value is not None:
-            ctx.obj = dataclasses.replace(
-                ctx.find_object(Config) or Config(), home=value.expanduser()
-            )
+            ctx.obj = (ctx.find_object(Config) or Config()).with_home(value)
 
     return click.option(
         "--home",
@@ -98,7 +96,10 @@ def start_demo_model_build(config: Config, dataset: Path) -> str | None:
     if target.exists():
         return None
     if importlib.util.find_spec("torch") is None:
-        return "No local model for the demo: torch is not installed (pip install 'ftui[train]')."
+        return (
+            "No local model for the demo: torch is not installed "
+            "(pip install 'ftui-workbench[train]')."
+        )
     if importlib.util.find_spec("ftui.train.tiny_model") is None:
         return None
     log_path = config.models_dir / f"{DEMO_MODEL}.log"
@@ -114,14 +115,18 @@ def start_demo_model_build(config: Config, dataset: Path) -> str | None:
         "--texts",
         str(dataset),
     ]
+    from ftui.services.launcher import child_environment, reap_when_done
+
     with open(log_path, "ab") as log:
-        subprocess.Popen(
+        process = subprocess.Popen(
             command,
+            env=child_environment(os.environ),
             stdin=subprocess.DEVNULL,
             stdout=log,
             stderr=subprocess.STDOUT,
             start_new_session=True,  # outlives the app, and a closed terminal
         )
+    reap_when_done(process)  # a build that ends while the app is open leaves no zombie
     return f"Building a tiny local model for the Jobs section in the background: {target}"
 
 

@@ -18,7 +18,7 @@ from ftui.commands.runs import echo_json, follow_and_print, open_store, resolve
 from ftui.config import Config
 
 if TYPE_CHECKING:
-    from ftui.services.local_backend import LocalBackend, Preflight
+    from ftui.services.backends.local import LocalBackend, Preflight
     from ftui.services.store import Run, RunStore
 
 EXIT_FAILED = 1
@@ -31,9 +31,9 @@ def _config(ctx: click.Context) -> Config:
 
 
 def _backend(store: RunStore, ctx: click.Context) -> LocalBackend:
-    from ftui.services.local_backend import LocalBackend
+    from ftui.services.root import Services
 
-    return LocalBackend(store, _config(ctx))
+    return Services(_config(ctx), store=store).local
 
 
 @click.group("train")
@@ -207,7 +207,7 @@ def local_command(ctx: click.Context, dataset: Path, model: str, **options: Any)
     this terminal. Exit status with --wait: 0 succeeded, 1 failed, 3 cancelled.
     """
     from ftui.core.training.local_config import ConfigError, LocalTrainConfig
-    from ftui.services.local_backend import LaunchError
+    from ftui.services.backends.base import LaunchError
 
     validation = options.get("validation_file")
     try:
@@ -221,7 +221,7 @@ def local_command(ctx: click.Context, dataset: Path, model: str, **options: Any)
         raise click.UsageError(str(exc)) from None
     with open_store(ctx) as store:
         backend = _backend(store, ctx)
-        checked = backend.check(config)
+        checked = asyncio.run(backend.preflight(config))
         if not options["as_json"] or not checked.ok or options["dry_run"]:
             click.echo("Local training run:", err=options["as_json"])
             _print_preflight(checked)
@@ -231,7 +231,7 @@ def local_command(ctx: click.Context, dataset: Path, model: str, **options: Any)
             return
         _confirm_or_exit(options["yes"], "Start this run?")
         try:
-            run = backend.launch(config, checked=checked, run_id=options.get("run_id"))
+            run = asyncio.run(backend.launch(config, checked=checked, run_id=options.get("run_id")))
         except LaunchError as exc:
             raise click.ClickException(str(exc)) from None
         _finish(store, backend, run, options["wait"], options["as_json"])
@@ -244,12 +244,12 @@ def local_command(ctx: click.Context, dataset: Path, model: str, **options: Any)
 @click.pass_context
 def resume_command(ctx: click.Context, run_id: str, wait: bool, as_json: bool) -> None:
     """Continue a cancelled or failed local run from its last checkpoint."""
-    from ftui.services.local_backend import LaunchError
+    from ftui.services.backends.base import LaunchError
 
     with open_store(ctx) as store:
         backend = _backend(store, ctx)
         try:
-            run = backend.resume(resolve(store, run_id))
+            run = asyncio.run(backend.resume(resolve(store, run_id)))
         except LaunchError as exc:
             raise click.ClickException(str(exc)) from None
         _finish(store, backend, run, wait, as_json)
@@ -267,7 +267,7 @@ def resume_command(ctx: click.Context, run_id: str, wait: bool, as_json: bool) -
 @click.pass_context
 def cancel_command(ctx: click.Context, run_id: str, grace: float) -> None:
     """Stop a local run: it saves a checkpoint and ends cancelled (resumable)."""
-    from ftui.services.local_backend import LaunchError
+    from ftui.services.backends.base import LaunchError
 
     with open_store(ctx) as store:
         backend = _backend(store, ctx)
@@ -295,7 +295,7 @@ def again_command(
 ) -> None:
     """Start a new run with a finished run's settings, some changed (--set lora_r=32)."""
     from ftui.core.training.local_config import ConfigError
-    from ftui.services.local_backend import LaunchError
+    from ftui.services.backends.base import LaunchError
 
     with open_store(ctx) as store:
         backend = _backend(store, ctx)
@@ -304,7 +304,7 @@ def again_command(
             config = backend.run_config(run).with_changes(**_parse_changes(changes))
         except (ConfigError, TypeError, LaunchError) as exc:
             raise click.UsageError(str(exc)) from None
-        checked = backend.check(config)
+        checked = asyncio.run(backend.preflight(config))
         if not as_json or not checked.ok:
             click.echo(f"Again, from run {run.id}:", err=as_json)
             _print_preflight(checked)
@@ -312,7 +312,7 @@ def again_command(
             raise click.ClickException("Nothing started: fix the errors above.")
         _confirm_or_exit(yes, "Start this run?")
         try:
-            new_run = backend.launch(config, checked=checked)
+            new_run = asyncio.run(backend.launch(config, checked=checked))
         except LaunchError as exc:
             raise click.ClickException(str(exc)) from None
         _finish(store, backend, new_run, wait, as_json)
@@ -367,7 +367,7 @@ def tiny_command(directory: Path, texts: Path | None, pretrain_steps: int, force
     except ImportError as exc:
         raise click.ClickException(
             f"Building a model needs the training extras ({exc.name} is missing): "
-            "pip install 'ftui[train]'"
+            "pip install 'ftui-workbench[train]'"
         ) from None
     corpus = texts_from_dataset(texts) if texts else None
     try:

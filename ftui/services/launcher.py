@@ -6,6 +6,10 @@ a dropped SSH connection therefore leaves it running. `process.json` in the run 
 its pid, the kernel's start time of that pid (so a recycled pid is never mistaken for the run) and
 the host, so a later ftui can tell whether the run is still alive.
 
+The process gets only the environment it needs (`child_environment`: paths, locale, CUDA, Hugging
+Face and thread settings, never an API key, token or secret), and a thread of ours waits for it,
+so one that ends while ftui is open never lingers as a zombie.
+
 Cancel sends SIGTERM to the whole process group (every rank of a multi-GPU run): the trainer saves
 a checkpoint at the end of the current step and exits `cancelled`. After a grace period, SIGKILL.
 """
@@ -14,13 +18,16 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import fnmatch
 import os
 import signal
 import socket
 import subprocess
 import sys
+import threading
 import time
 from collections import deque
+from collections.abc import Mapping
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
@@ -31,6 +38,19 @@ from ftui.services.runs import atomic_write_json
 PROCESS_FILE = "process.json"
 LOG_FILE = "train.log"
 DEFAULT_GRACE_S = 120.0
+
+# The environment a training process inherits: what Python, the locale, CUDA, Hugging Face and the
+# math libraries read. Anything else (cloud credentials, the OpenAI key) stays with ftui.
+ENV_ALLOWED = (
+    "PATH", "HOME", "USER", "LOGNAME", "SHELL", "LANG", "LANGUAGE", "LC_*", "TZ", "TERM",
+    "TMPDIR", "TEMP", "TMP", "PYTHONPATH", "PYTHONHASHSEED", "VIRTUAL_ENV", "CONDA_PREFIX",
+    "LD_LIBRARY_PATH", "XDG_CACHE_HOME", "XDG_DATA_HOME", "XDG_CONFIG_HOME",
+    "CUDA_*", "NVIDIA_*", "NCCL_*", "HF_*", "HUGGINGFACE_*", "TRANSFORMERS_*", "TOKENIZERS_*",
+    "TORCH_*", "PYTORCH_*", "ACCELERATE_*", "BITSANDBYTES_*", "TRITON_*",
+    "OMP_NUM_THREADS", "MKL_NUM_THREADS", "OPENBLAS_NUM_THREADS", "NUMEXPR_*", "FTUI_*",
+)  # fmt: skip
+# Never passed on, even where an allowed pattern matches (HF_TOKEN, FTUI_OPENAI_API_KEY).
+ENV_DENIED = ("OPENAI_*", "*API_KEY*", "*_TOKEN", "*SECRET*", "*PASSWORD*")
 
 
 @dataclass(frozen=True)
@@ -114,18 +134,40 @@ def training_command(
     ]
 
 
+def _matches(name: str, patterns: tuple[str, ...]) -> bool:
+    upper = name.upper()
+    return any(fnmatch.fnmatchcase(upper, pattern) for pattern in patterns)
+
+
+def child_environment(
+    parent: Mapping[str, str], extra: Mapping[str, str] | None = None
+) -> dict[str, str]:
+    """The allowed part of `parent`, then `extra` (which is filtered too: a secret never goes)."""
+    env = {k: v for k, v in parent.items() if _matches(k, ENV_ALLOWED)}
+    env.update(extra or {})
+    return {k: v for k, v in env.items() if not _matches(k, ENV_DENIED)}
+
+
+def reap_when_done(process: subprocess.Popen[bytes]) -> None:
+    """Wait for a detached child in a daemon thread, so it is reaped as soon as it exits (a
+    process that outlives ftui is adopted by init instead)."""
+    threading.Thread(target=process.wait, name=f"reap-{process.pid}", daemon=True).start()
+
+
 def launch(
     run_dir: Path,
     *,
     resume: bool = False,
     processes: int = 1,
-    env: dict[str, str] | None = None,
+    extra_env: Mapping[str, str] | None = None,
     argv: list[str] | None = None,
 ) -> ProcessRecord:
-    """Start the run's training process detached; records and returns its ProcessRecord."""
+    """Start the run's training process detached; records and returns its ProcessRecord.
+
+    Its environment is `child_environment(os.environ, extra_env)`."""
     run_dir = Path(run_dir)
     argv = argv or training_command(run_dir, resume=resume, processes=processes)
-    child_env = dict(os.environ if env is None else env)
+    child_env = child_environment(os.environ, extra_env)
     child_env["PYTHONUNBUFFERED"] = "1"  # train.log shows each line as it is written
     log_path = run_dir / LOG_FILE
     with log_path.open("ab") as log:
@@ -147,6 +189,7 @@ def launch(
         host=socket.gethostname(),
         argv=argv,
     )
+    reap_when_done(process)
     atomic_write_json(run_dir / PROCESS_FILE, asdict(record))
     return record
 

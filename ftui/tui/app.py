@@ -1,6 +1,8 @@
 """The workbench app: one shell, several sections, every command on a key and in the palette.
 
 `make_app(config, path)` builds it for the CLI and for tests alike; nothing is read from globals.
+It also builds the services root (`ftui.services.root.Services`: the run history and the training
+backends, each made on first use) that every screen and section is handed.
 The app itself only owns what is truly app-wide (help, palette, quit, sections); each section owns
 its own commands and state.
 """
@@ -16,6 +18,7 @@ from textual.app import App, SystemCommand
 from textual.screen import Screen
 
 from ftui.config import Config
+from ftui.services.root import Services
 from ftui.tui.keymap import CommandsProvider, collect_commands, command
 from ftui.tui.screens.workbench import SECTIONS, WorkbenchScreen
 
@@ -63,7 +66,7 @@ class FtuiApp(App[None]):
 
     def __init__(
         self,
-        config: Config,
+        services: Services,
         path: Path | None = None,
         *,
         fmt: str | None = None,
@@ -74,19 +77,38 @@ class FtuiApp(App[None]):
         # interval the UI thread waits up to 5 ms each time it gives the GIL up while painting,
         # which adds up to hundreds of ms per key press; 1 ms keeps keys responsive.
         sys.setswitchinterval(UI_SWITCH_INTERVAL_S)
-        self.config = config
+        self.services = services
+        self.config = services.config
         self._initial_path = path
         self._fmt = fmt
         self._notices = tuple(notices)
         self.workbench: WorkbenchScreen | None = None
 
     def get_default_screen(self) -> Screen[None]:
-        self.workbench = WorkbenchScreen(self.config, self._initial_path, fmt=self._fmt)
+        self.workbench = WorkbenchScreen(self.services, self._initial_path, fmt=self._fmt)
         return self.workbench
 
     def on_mount(self) -> None:
+        self._apply_theme(self.config.ui.theme)
         for notice in self._notices:
             self.notify(notice, timeout=10, markup=False)
+
+    def on_unmount(self) -> None:
+        self.services.close()
+
+    def _apply_theme(self, theme: str) -> None:
+        if theme == self.theme:
+            return
+        if theme not in self.available_themes:
+            known = ", ".join(sorted(self.available_themes))
+            self.notify(
+                f"Settings: no theme called {theme!r} (ui.theme); known themes: {known}.",
+                severity="warning",
+                timeout=10,
+                markup=False,
+            )
+            return
+        self.theme = theme
 
     def get_system_commands(self, screen: Screen[object]) -> Iterable[SystemCommand]:
         # Quit and keys are ours (with the unsaved-edits check and the help screen).
@@ -140,8 +162,14 @@ def make_app(
     *,
     fmt: str | None = None,
     notices: Sequence[str] = (),
+    services: Services | None = None,
 ) -> FtuiApp:
-    """The workbench on `path` (or on nothing: the Data section then says how to open one)."""
+    """The workbench on `path` (or on nothing: the Data section then says how to open one).
+
+    `services` defaults to a new root on `config`; a test may hand in one it holds."""
     return FtuiApp(
-        config, Path(path).expanduser() if path is not None else None, fmt=fmt, notices=notices
+        services if services is not None else Services(config),
+        Path(path).expanduser() if path is not None else None,
+        fmt=fmt,
+        notices=notices,
     )

@@ -10,7 +10,7 @@ import pytest
 from train_helpers import ChatData, make_rows, write_jsonl
 
 from ftui.config import Config
-from ftui.services.local_backend import LocalBackend
+from ftui.services.backends.local import LocalBackend
 from ftui.services.store import RunStore
 
 

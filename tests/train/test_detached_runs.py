@@ -27,7 +27,7 @@ from train_helpers import (
 
 from ftui.config import Config
 from ftui.services import launcher
-from ftui.services.local_backend import LocalBackend
+from ftui.services.backends.local import LocalBackend
 from ftui.services.store import RunStore
 
 pytestmark = pytest.mark.slow
@@ -107,9 +107,9 @@ def test_sigterm_leaves_a_checkpoint_and_the_run_resumes_from_it(
     tiny_model: Path, chat_data: ChatData, store: RunStore, backend: LocalBackend
 ) -> None:
     config = fast_config(tiny_model, chat_data, validation_path=None, max_steps=400, device="cpu")
-    checked = backend.check(config, capacity=CPU_ONLY)
+    checked = asyncio.run(backend.preflight(config, capacity=CPU_ONLY))
     assert checked.ok, checked.problems
-    run = backend.launch(config, checked=checked)
+    run = asyncio.run(backend.launch(config, checked=checked))
     wait_step(run, 3)
 
     cancelled = asyncio.run(backend.cancel(run.id, grace_s=60))
@@ -124,7 +124,7 @@ def test_sigterm_leaves_a_checkpoint_and_the_run_resumes_from_it(
 
     # Resume for fewer total steps than it had planned, so the test stays short.
     store.update_run(run.id, config={**cancelled.config, "max_steps": stopped_at + 6})
-    resumed = backend.resume(run.id)
+    resumed = asyncio.run(backend.resume(run.id))
     final = wait_terminal(store, resumed)
     assert final.status == "succeeded", train_log(run)
     logs = [e["message"] for e in events_of(final, "log")]
@@ -138,7 +138,9 @@ def test_a_run_cancelled_while_loading_stops_at_once(
     tiny_model: Path, chat_data: ChatData, store: RunStore, backend: LocalBackend
 ) -> None:
     config = fast_config(tiny_model, chat_data, device="cpu")
-    run = backend.launch(config, checked=backend.check(config, capacity=CPU_ONLY))
+    run = asyncio.run(
+        backend.launch(config, checked=asyncio.run(backend.preflight(config, capacity=CPU_ONLY)))
+    )
     wait_for(
         lambda: events_of(run, "status")[-1]["status"] == "running", 60, "the process to start"
     )
@@ -159,14 +161,18 @@ def test_a_reopened_ftui_reattaches_a_live_run_and_reports_a_killed_one_failed(
 ) -> None:
     config = fast_config(tiny_model, chat_data, max_steps=2000, device="cpu")
     first_app = LocalBackend(store, app_config)
-    run = first_app.launch(config, checked=first_app.check(config, capacity=CPU_ONLY))
+    run = asyncio.run(
+        first_app.launch(
+            config, checked=asyncio.run(first_app.preflight(config, capacity=CPU_ONLY))
+        )
+    )
     wait_step(run, 2)
 
     # A new ftui session (its own store connection) finds the run alive.
     reopened_store = RunStore.from_config(app_config)
     reopened = LocalBackend(reopened_store, app_config)
     try:
-        alive = reopened.reattach_runs()
+        alive = asyncio.run(reopened.reattach())
         assert [r.id for r in alive] == [run.id]
         assert alive[0].status == "running"
 
@@ -174,7 +180,7 @@ def test_a_reopened_ftui_reattaches_a_live_run_and_reports_a_killed_one_failed(
         assert record is not None and launcher.pid_alive(record)
         os.kill(record.pid, signal.SIGKILL)
         wait_for(lambda: not launcher.is_running(run.run_dir), 15, "the trainer to die")
-        assert reopened.reattach_runs() == []
+        assert asyncio.run(reopened.reattach()) == []
     finally:
         reopened_store.close()
 
@@ -191,10 +197,10 @@ def test_qlora_4bit_trains_the_tiny_model_on_the_cpu(
     config = fast_config(
         tiny_model, chat_data, quantization="4bit", max_steps=6, eval_steps=3, device="cpu"
     )
-    checked = backend.check(config, capacity=CPU_ONLY)
+    checked = asyncio.run(backend.preflight(config, capacity=CPU_ONLY))
     assert checked.ok, checked.problems
     assert any("4-bit NF4 on a CPU" in warning for warning in checked.warnings)
-    final = wait_terminal(store, backend.launch(config, checked=checked))
+    final = wait_terminal(store, asyncio.run(backend.launch(config, checked=checked)))
     assert final.status == "succeeded", train_log(final)
     logs = [e["message"] for e in events_of(final, "log")]
     assert "Quantized 14 linear layers to 4bit." in logs  # 2 layers x 7 projections

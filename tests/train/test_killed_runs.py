@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
 import os
 import signal
@@ -14,7 +15,7 @@ from train_helpers import CPU_ONLY, ChatData, events_of, fast_config, wait_for, 
 from ftui.cli import cli
 from ftui.config import Config
 from ftui.services import launcher
-from ftui.services.local_backend import LocalBackend
+from ftui.services.backends.local import LocalBackend
 from ftui.services.store import RunStore
 
 pytestmark = pytest.mark.slow
@@ -25,7 +26,8 @@ def test_a_trainer_killed_with_sigkill_is_reported_failed_by_the_cli(
 ) -> None:
     config = fast_config(tiny_model, chat_data, max_steps=2000, device="cpu")
     backend = LocalBackend(store, app_config)
-    run = backend.launch(config, checked=backend.check(config, capacity=CPU_ONLY))
+    checked = asyncio.run(backend.preflight(config, capacity=CPU_ONLY))
+    run = asyncio.run(backend.launch(config, checked=checked))
     wait_step(run, 2)
     home = ["--home", str(app_config.home)]
     listed = json.loads(CliRunner().invoke(cli, [*home, "runs", "list", "--json"]).stdout)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import gzip
 import json
 import shutil
@@ -12,8 +13,8 @@ import pytest
 from train_helpers import CPU_ONLY, ChatData, fast_config, make_rows, write_jsonl
 
 from ftui.core.training.chat_templates import TRAINING_TEMPLATES
+from ftui.services.backends.local import Capacity, LaunchError, LocalBackend
 from ftui.services.gpu import GpuInfo
-from ftui.services.local_backend import Capacity, LaunchError, LocalBackend
 from ftui.services.store import RunStore
 
 
@@ -28,7 +29,7 @@ def gpu(index: int, capability: float, total_gib: float = 80) -> GpuInfo:
 def test_a_good_run_passes_with_a_plan_to_show(
     tiny_model: Path, chat_data: ChatData, backend: LocalBackend
 ) -> None:
-    checked = backend.check(fast_config(tiny_model, chat_data), capacity=CPU_ONLY)
+    checked = asyncio.run(backend.preflight(fast_config(tiny_model, chat_data), capacity=CPU_ONLY))
     assert checked.ok, checked.problems
     assert checked.examples == 40
     assert checked.precision == "fp32"
@@ -42,9 +43,9 @@ def test_a_missing_model_is_refused_and_nothing_is_recorded(
 ) -> None:
     config = fast_config(tmp_path / "no-such-model", chat_data)
     with pytest.raises(LaunchError, match="does not exist"):
-        backend.launch(config)
+        asyncio.run(backend.launch(config))
     config = config.with_changes(base_model="acme/never-downloaded")
-    checked = backend.check(config, capacity=CPU_ONLY)
+    checked = asyncio.run(backend.preflight(config, capacity=CPU_ONLY))
     assert any("huggingface-cli download acme/never-downloaded" in p for p in checked.problems)
     assert store.list_runs() == []
 
@@ -54,11 +55,13 @@ def test_a_tokenizer_without_a_chat_template_is_refused_with_an_offer(
 ) -> None:
     model = copy_model(tiny_model, tmp_path)
     (model / "chat_template.jinja").unlink()
-    checked = backend.check(fast_config(model, chat_data), capacity=CPU_ONLY)
+    checked = asyncio.run(backend.preflight(fast_config(model, chat_data), capacity=CPU_ONLY))
     assert len(checked.problems) == 1
     assert "has no chat template" in checked.problems[0]
     assert "--chat-template chatml" in checked.problems[0]
-    fixed = backend.check(fast_config(model, chat_data, chat_template="chatml"), capacity=CPU_ONLY)
+    fixed = asyncio.run(
+        backend.preflight(fast_config(model, chat_data, chat_template="chatml"), capacity=CPU_ONLY)
+    )
     assert fixed.ok, fixed.problems
 
 
@@ -68,12 +71,12 @@ def test_a_template_without_generation_markers_is_refused_for_assistant_only_los
     model = copy_model(tiny_model, tmp_path)
     plain = TRAINING_TEMPLATES["chatml"].source.replace("{%- generation -%}", "")
     (model / "chat_template.jinja").write_text(plain.replace("{%- endgeneration -%}", ""))
-    checked = backend.check(fast_config(model, chat_data), capacity=CPU_ONLY)
+    checked = asyncio.run(backend.preflight(fast_config(model, chat_data), capacity=CPU_ONLY))
     assert len(checked.problems) == 1
     assert "does not mark assistant turns with {% generation %}" in checked.problems[0]
     assert "--no-assistant-only-loss" in checked.problems[0]
     whole = fast_config(model, chat_data, assistant_only_loss=False)
-    assert backend.check(whole, capacity=CPU_ONLY).ok
+    assert asyncio.run(backend.preflight(whole, capacity=CPU_ONLY)).ok
 
 
 def test_unreadable_or_broken_datasets_are_refused_with_file_and_line(
@@ -81,7 +84,7 @@ def test_unreadable_or_broken_datasets_are_refused_with_file_and_line(
 ) -> None:
     def problems_for(path: Path) -> str:
         config = fast_config(tiny_model, chat_data, dataset_path=str(path))
-        return " ".join(backend.check(config, capacity=CPU_ONLY).problems)
+        return " ".join(asyncio.run(backend.preflight(config, capacity=CPU_ONLY)).problems)
 
     packed = tmp_path / "train.jsonl.gz"
     packed.write_bytes(gzip.compress(chat_data.train.read_bytes()))
@@ -106,7 +109,7 @@ def test_openai_only_rules_do_not_block_a_local_run(
     rows[0]["messages"][1]["extra_key"] = "kept"
     few = write_jsonl(tmp_path / "few.jsonl", rows)
     config = fast_config(tiny_model, chat_data, dataset_path=str(few))
-    assert backend.check(config, capacity=CPU_ONLY).ok
+    assert asyncio.run(backend.preflight(config, capacity=CPU_ONLY)).ok
 
 
 def test_gpus_decide_processes_and_precision(
@@ -114,18 +117,20 @@ def test_gpus_decide_processes_and_precision(
 ) -> None:
     config = fast_config(tiny_model, chat_data, batch_size=2)
     two_h100 = Capacity([gpu(0, 9.0), gpu(1, 9.0)], None, None)
-    checked = backend.check(config, capacity=two_h100)
+    checked = asyncio.run(backend.preflight(config, capacity=two_h100))
     assert checked.ok and checked.processes == 2 and checked.precision == "bf16"
     assert "2 processes" in "\n".join(checked.plan_lines())
-    one = backend.check(config.with_changes(gpus=1), capacity=two_h100)
+    one = asyncio.run(backend.preflight(config.with_changes(gpus=1), capacity=two_h100))
     assert one.processes == 1
-    v100 = backend.check(config, capacity=Capacity([gpu(0, 7.0)], None, None))
+    v100 = asyncio.run(backend.preflight(config, capacity=Capacity([gpu(0, 7.0)], None, None)))
     assert v100.precision == "fp16"
-    too_many = backend.check(config.with_changes(gpus=3), capacity=two_h100)
+    too_many = asyncio.run(backend.preflight(config.with_changes(gpus=3), capacity=two_h100))
     assert "gpus is 3 but this machine shows 2 GPU(s)." in too_many.problems
-    no_gpu = backend.check(config.with_changes(device="cuda"), capacity=CPU_ONLY)
+    no_gpu = asyncio.run(backend.preflight(config.with_changes(device="cuda"), capacity=CPU_ONLY))
     assert any("no NVIDIA GPU was found" in p for p in no_gpu.problems)
-    fp16_cpu = backend.check(config.with_changes(precision="fp16"), capacity=CPU_ONLY)
+    fp16_cpu = asyncio.run(
+        backend.preflight(config.with_changes(precision="fp16"), capacity=CPU_ONLY)
+    )
     assert any("fp16 training needs a GPU" in p for p in fp16_cpu.problems)
 
 
@@ -138,9 +143,11 @@ def test_a_run_that_will_not_fit_is_flagged(
     config.update(num_attention_heads=32, num_key_value_heads=8, head_dim=128)
     (model / "config.json").write_text(json.dumps(config))
     small_gpu = Capacity([gpu(0, 8.6, total_gib=12)], None, None)
-    full = backend.check(fast_config(model, chat_data), capacity=small_gpu)
+    full = asyncio.run(backend.preflight(fast_config(model, chat_data), capacity=small_gpu))
     assert any("will likely run out of memory" in w for w in full.warnings)
-    qlora = backend.check(fast_config(model, chat_data, quantization="4bit"), capacity=small_gpu)
+    qlora = asyncio.run(
+        backend.preflight(fast_config(model, chat_data, quantization="4bit"), capacity=small_gpu)
+    )
     assert not any("out of memory" in w for w in qlora.warnings)
     assert any("QLoRA" in w for w in qlora.warnings)
 
@@ -157,7 +164,7 @@ def test_bad_settings_are_named(
         early_stopping_patience=2,
         validation_path=None,
     )
-    problems = " ".join(backend.check(config, capacity=CPU_ONLY).problems)
+    problems = " ".join(asyncio.run(backend.preflight(config, capacity=CPU_ONLY)).problems)
     assert "lora_r must be a whole number of at least 1" in problems
     assert "quantization is '3bit'" in problems
     assert "eval_steps must be" in problems
@@ -171,7 +178,7 @@ def test_a_run_recorded_but_never_started_is_not_left_hanging(
     common = {"backend": "local", "base_model": str(tiny_model), "config": config.to_dict()}
     fresh = store.create_run(**common)  # perhaps being launched by another ftui right now
     stale = store.create_run(**common, created_at=time.time() - 600)
-    assert backend.reattach_runs() == []
+    assert asyncio.run(backend.reattach()) == []
     assert store.get_run(fresh.id).status == "created"
     orphan = store.get_run(stale.id)
     assert orphan.status == "failed"

@@ -12,8 +12,8 @@ from pathlib import Path
 from typing import Any
 
 from ftui.core.training.local_config import LocalTrainConfig
+from ftui.services.backends.local import Capacity
 from ftui.services.eventlog import read_events
-from ftui.services.local_backend import Capacity
 from ftui.services.store import Run, RunStore
 
 # No GPU and a fixed amount of RAM: the preflight result does not depend on the test machine.

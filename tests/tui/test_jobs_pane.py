@@ -18,7 +18,8 @@ from textual.worker import WorkerCancelled
 
 from ftui.config import Config
 from ftui.services import launcher
-from ftui.services.local_backend import Capacity
+from ftui.services.backends.local import Capacity
+from ftui.services.root import Services
 from ftui.services.store import RunStore
 from ftui.tui.screens.confirm import ConfirmScreen
 from ftui.tui.sections.jobs import JobsPane
@@ -78,7 +79,12 @@ class JobsApp(App[None]):
         self.store = store
 
     def compose(self) -> ComposeResult:
-        yield JobsPane(self.config, self.store, capacity=CPU_ONLY, refresh_interval=0.5, grace_s=60)
+        yield JobsPane(
+            Services(self.config, store=self.store),
+            capacity=CPU_ONLY,
+            refresh_interval=0.5,
+            grace_s=60,
+        )
 
 
 def plan_text(app: App[None]) -> str:

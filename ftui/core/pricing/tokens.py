@@ -189,7 +189,8 @@ class LocalTokenCounter:
             from transformers import AutoTokenizer
         except ImportError as exc:
             raise TokenizerError(
-                "counting tokens for a local model needs transformers: pip install 'ftui[train]'"
+                "counting tokens for a local model needs transformers: "
+                "pip install 'ftui-workbench[train]'"
             ) from exc
         try:
             self.tokenizer = AutoTokenizer.from_pretrained(str(path), local_files_only=True)

@@ -10,14 +10,14 @@ from __future__ import annotations
 
 import importlib
 from pathlib import Path
-from typing import Any
 
 from textual import on, work
 from textual.app import ComposeResult
 from textual.screen import Screen
+from textual.widget import Widget
 from textual.widgets import ContentSwitcher, Footer
 
-from ftui.config import Config
+from ftui.services.root import Services
 from ftui.tui.messages import DatasetStateChanged, OpenDataset, ShowSection
 from ftui.tui.sections.data.section import DataSection
 from ftui.tui.sections.slot import (
@@ -37,12 +37,14 @@ class WorkbenchScreen(Screen[None]):
     COMMAND_GROUP = "Workbench"
     REATTACH_DELAY_S = 2.0
 
-    def __init__(self, config: Config, path: Path | None = None, *, fmt: str | None = None) -> None:
+    def __init__(
+        self, services: Services, path: Path | None = None, *, fmt: str | None = None
+    ) -> None:
         super().__init__(id="workbench")
-        self.config = config
+        self.services = services
+        self.config = services.config
         self._initial_path = path
         self._fmt = fmt
-        self._store: Any = None
 
     def compose(self) -> ComposeResult:
         yield WorkbenchHeader(SECTIONS, id="header")
@@ -56,15 +58,13 @@ class WorkbenchScreen(Screen[None]):
         self._detect_backends()
         # Training runs outlive ftui, so on every start find the ones still going and mark those
         # whose process died without a final status as failed. Deferred until start-up is over:
-        # the store's import costs half a second that the first rows must not wait for.
-        self.set_timer(self.REATTACH_DELAY_S, self._reattach_local_runs)
+        # the store's import costs half a second that the first rows must not wait for (it is
+        # imported in a thread, see Services.reattach_all).
+        self.set_timer(self.REATTACH_DELAY_S, self._reattach_runs)
 
-    @work(thread=True, group="reattach", exit_on_error=False)
-    def _reattach_local_runs(self) -> None:
-        store_module = importlib.import_module("ftui.services.store")
-        backend_module = importlib.import_module("ftui.services.local_backend")
-        store = store_module.RunStore.from_config(self.config)
-        backend_module.LocalBackend(store, self.config).reattach_runs()
+    @work(exclusive=True, group="reattach", exit_on_error=False)
+    async def _reattach_runs(self) -> None:
+        await self.services.reattach_all()
 
     @property
     def data(self) -> DataSection:
@@ -112,22 +112,15 @@ class WorkbenchScreen(Screen[None]):
             return
         slot.show_pane(pane)
 
-    def _build_pane(self, section: str) -> Any:
+    def _build_pane(self, section: str) -> Widget:
         if section == "runs":
             runs = importlib.import_module("ftui.tui.sections.runs")
-            return runs.RunsPane(self._get_store())
+            return runs.RunsPane(self.services.store)
         if section == "jobs":
             jobs = importlib.import_module("ftui.tui.sections.jobs")
             # The Jobs form starts on the dataset the user is curating.
-            return jobs.JobsPane(self.config, self._get_store(), dataset=self.data.path)
+            return jobs.JobsPane(self.services, dataset=self.data.path)
         raise LookupError(section)
-
-    def _get_store(self) -> Any:
-        # One store for the Runs and Jobs sections, opened on the UI thread that will use it.
-        if self._store is None:
-            store_module = importlib.import_module("ftui.services.store")
-            self._store = store_module.RunStore.from_config(self.config)
-        return self._store
 
     @work(thread=True, group="backends", exit_on_error=False)
     def _detect_backends(self) -> None:

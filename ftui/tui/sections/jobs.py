@@ -1,9 +1,10 @@
 """The Jobs section: launch local LoRA / QLoRA runs from a form, and act on the local runs.
 
-`JobsPane(config, store)` is what the workbench mounts; it works on its own in any App too.
-Everything slow runs in thread workers (model discovery, checks, launching, nvidia-smi) and comes
-back as messages. Nothing here imports torch: the form reads models' config.json files only, and
-training happens in a detached process that outlives the app.
+`JobsPane(services)` is what the workbench mounts (the app's services root: its run history and
+its local backend); it works on its own in any App too. The backend is async: checks, launches,
+cancels and resumes are async workers awaiting it. Model discovery and nvidia-smi run in thread
+workers and come back as messages. Nothing here imports torch: the form reads models'
+config.json files only, and training happens in a detached process that outlives the app.
 """
 
 from __future__ import annotations
@@ -22,19 +23,12 @@ from textual.timer import Timer
 from textual.widgets import Static
 from textual.worker import Worker, WorkerState
 
-from ftui.config import Config
 from ftui.core.training.local_config import LocalTrainConfig
 from ftui.core.training.model_files import LocalModel, list_local_models
+from ftui.services.backends.local import Capacity, LaunchError, Preflight, machine_capacity
 from ftui.services.gpu import GpuInfo, detect_gpus
-from ftui.services.local_backend import (
-    Capacity,
-    LaunchError,
-    LocalBackend,
-    Preflight,
-    machine_capacity,
-    preflight,
-)
-from ftui.services.store import Run, RunStore
+from ftui.services.root import Services
+from ftui.services.store import Run
 from ftui.tui.keymap import command
 from ftui.tui.messages import ShowSection
 from ftui.tui.screens.confirm import CANCEL, Choice, ConfirmScreen
@@ -50,11 +44,6 @@ GPU_POLL_S = 2.0
 class MachineFound(Message):
     models: list[LocalModel] = field(repr=False)
     capacity: Capacity
-
-
-@dataclass
-class JobsLoaded(Message):
-    runs: list[Run] = field(repr=False)
 
 
 @dataclass
@@ -143,8 +132,7 @@ class JobsPane(Container):
 
     def __init__(
         self,
-        config: Config,
-        store: RunStore,
+        services: Services,
         *,
         capacity: Capacity | None = None,
         refresh_interval: float | None = 3.0,
@@ -153,10 +141,11 @@ class JobsPane(Container):
         id: str | None = None,
     ) -> None:
         super().__init__(id=id)
-        self.config = config
+        self.services = services
+        self.config = services.config
         self.initial_dataset = dataset  # the dataset open in the workbench, if any
-        self.store = store
-        self.backend = LocalBackend(store, config)
+        self.store = services.store
+        self.backend = services.local
         self.capacity = capacity  # None: detected in a worker at mount
         self.refresh_interval = refresh_interval
         self.grace_s = grace_s
@@ -228,16 +217,14 @@ class JobsPane(Container):
 
     # -- the runs -------------------------------------------------------------------------------
 
-    @work(thread=True, exclusive=True, group="jobs-refresh", exit_on_error=False)
-    def refresh_jobs(self) -> None:
+    @work(exclusive=True, group="jobs-refresh", exit_on_error=False)
+    async def refresh_jobs(self) -> None:
         # Reattaching also marks runs whose process died without a word as failed.
-        self.backend.reattach_runs()
-        self.post_message(JobsLoaded(self.store.list_runs(backend="local", limit=JOBS_SHOWN)))
-
-    @on(JobsLoaded)
-    def _jobs_loaded(self, event: JobsLoaded) -> None:
-        event.stop()
-        self.table.set_runs(event.runs)
+        await self.backend.reattach()
+        runs = await asyncio.to_thread(
+            self.store.list_runs, backend=self.backend.name, limit=JOBS_SHOWN
+        )
+        self.table.set_runs(runs)
 
     @on(JobsTable.ActionRequested)
     def _table_action(self, event: JobsTable.ActionRequested) -> None:
@@ -274,14 +261,14 @@ class JobsPane(Container):
         elif event.action == "resume":
             self._act("resume", run)
 
-    @work(thread=True, group=ACTION_GROUP, exit_on_error=False)
-    def _act(self, action: str, run: Run) -> None:
+    @work(group=ACTION_GROUP, exit_on_error=False)
+    async def _act(self, action: str, run: Run) -> None:
         if action == "cancel":
             self.post_message(JobActionDone(f"Stopping run {run.id}…"))
-            done = asyncio.run(self.backend.cancel(run.id, self.grace_s))
+            done = await self.backend.cancel(run.id, self.grace_s)
             self.post_message(JobActionDone(f"Run {run.id} {done.status}."))
         else:
-            resumed = self.backend.resume(run.id)
+            resumed = await self.backend.resume(run.id)
             self.post_message(JobActionDone(f"Run {resumed.id} resumes from its last checkpoint."))
         self.refresh_jobs()
 
@@ -316,10 +303,10 @@ class JobsPane(Container):
             return
         self._check(config, full=False)
 
-    @work(thread=True, exclusive=True, group="jobs-plan", exit_on_error=False)
-    def _check(self, config: LocalTrainConfig, full: bool) -> None:
+    @work(exclusive=True, group="jobs-plan", exit_on_error=False)
+    async def _check(self, config: LocalTrainConfig, full: bool) -> None:
         try:
-            checked = preflight(config, self.config, capacity=self.capacity, validate=full)
+            checked = await self.backend.preflight(config, capacity=self.capacity, validate=full)
         except Exception as exc:  # a check that breaks must say so, not freeze the form
             self.post_message(PlanReady(None, f"The check failed: {exc}", full))
             return
@@ -380,9 +367,9 @@ class JobsPane(Container):
             decided,
         )
 
-    @work(thread=True, group="jobs-launch", exit_on_error=False)
-    def _launch(self, checked: Preflight) -> None:
-        run = self.backend.launch(checked.config, checked=checked)
+    @work(group="jobs-launch", exit_on_error=False)
+    async def _launch(self, checked: Preflight) -> None:
+        run = await self.backend.launch(checked.config, checked=checked)
         self.post_message(RunLaunched(run))
 
     @on(RunLaunched)

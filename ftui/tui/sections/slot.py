@@ -73,10 +73,10 @@ def import_section_modules(section: str) -> str | None:
 def detect_backends(config: Config) -> str:
     """What the header says about training backends, without importing any of them."""
     if importlib.util.find_spec("torch") is None:
-        local = "local: no torch (pip install 'ftui[train]')"
+        local = "local: no torch (pip install 'ftui-workbench[train]')"
     else:
         local = "local: " + ("GPU" if shutil.which("nvidia-smi") else "CPU")
-    remote = "OpenAI: key set" if config.openai_api_key else "OpenAI: no key"
+    remote = "OpenAI: key set" if config.openai.api_key else "OpenAI: no key"
     return f"{local} · {remote}"
 
 

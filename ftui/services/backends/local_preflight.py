@@ -1,25 +1,21 @@
-"""The local LoRA / QLoRA backend: check a run before it starts, launch it, cancel, resume, re-run,
-and reattach to runs left going by an earlier ftui.
+"""Checking a local run before it starts: the machine's capacity, the dataset, the model's files,
+the precision and a memory estimate; the plan a user confirms.
 
 Everything here is cheap for the app process: the checks read the dataset and the model's
-`config.json` and tokenizer files, never torch. The training itself happens in a detached
-process (`ftui.services.launcher`), which reports through the run's event log; the store indexes
-that log, so a launched run shows in the run history at once and its metrics grow there.
+`config.json` and tokenizer files, never torch.
 """
 
 from __future__ import annotations
 
 import os
-import time
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from ftui.config import Config
 from ftui.core.findings import Severity
-from ftui.core.runs.events import TERMINAL_STATUSES, EventWriter, RunStatus
 from ftui.core.training.chat_templates import choose_template
-from ftui.core.training.local_config import ConfigError, LocalTrainConfig
+from ftui.core.training.local_config import LocalTrainConfig
 from ftui.core.training.memory_estimate import (
     MemoryEstimate,
     ModelShape,
@@ -36,22 +32,12 @@ from ftui.core.training.model_files import (
     resolve_model,
     tokenizer_special_tokens,
 )
-from ftui.services import launcher
 from ftui.services.gpu import GpuInfo, detect_gpus, system_memory
-from ftui.services.store import Run, RunStore, StoreError
 
-BACKEND = "local"
 MAX_LISTED_FINDINGS = 3
 # Findings that are errors for OpenAI's fine-tuning API only: a local run trains on 5 examples, or
 # with extra message keys, just as well (the chat template reads role and content).
 OPENAI_ONLY_ERRORS = frozenset({"too_few_examples", "message_unrecognized_key"})
-FAILED_LOG_LINES = 15
-# A run recorded but never given a process (ftui stopped between the two) is failed after this.
-LAUNCH_TIMEOUT_S = 60.0
-
-
-class LaunchError(StoreError):
-    """A run that cannot start; the message lists what to fix."""
 
 
 @dataclass
@@ -307,176 +293,3 @@ def _check_fit(
             f"This run needs about {format_bytes(estimate.total)} of {format_bytes(available)} "
             f"{where}: tight; another process on the machine could push it over."
         )
-
-
-class LocalBackend:
-    """Launch, stop, resume and re-run local training runs recorded in a RunStore."""
-
-    def __init__(self, store: RunStore, config: Config) -> None:
-        self.store = store
-        self.config = config
-
-    # -- launching ----------------------------------------------------------------------------
-
-    def check(self, config: LocalTrainConfig, *, capacity: Capacity | None = None) -> Preflight:
-        return preflight(config, self.config, capacity=capacity)
-
-    def launch(
-        self,
-        config: LocalTrainConfig,
-        *,
-        checked: Preflight | None = None,
-        run_id: str | None = None,
-    ) -> Run:
-        """Check (unless a passing preflight is given), record the run, start its process."""
-        result = checked if checked is not None else self.check(config)
-        if not result.ok:
-            raise LaunchError("Cannot start this run: " + " ".join(result.problems))
-        config = self._absolute(config)
-        run = self.store.create_run(
-            backend=BACKEND,
-            base_model=config.base_model,
-            config=config.to_dict(),
-            dataset_path=config.dataset_path,
-            validation_path=config.validation_path,
-            run_id=run_id,
-            dataset_summary=result.dataset_summary,
-        )
-        return self._start(run, resume=False, processes=result.processes)
-
-    def _absolute(self, config: LocalTrainConfig) -> LocalTrainConfig:
-        """Paths the detached process can use from its own working directory."""
-        changes: dict[str, Any] = {"dataset_path": str(Path(config.dataset_path).resolve())}
-        if config.validation_path:
-            changes["validation_path"] = str(Path(config.validation_path).resolve())
-        model = Path(config.base_model).expanduser()
-        if model.is_dir():
-            changes["base_model"] = str(model.resolve())
-        return config.with_changes(**changes)
-
-    def _env(self) -> dict[str, str]:
-        env = dict(os.environ)
-        env["FTUI_HOME"] = str(self.config.home)  # the trainer resolves model names like we did
-        return env
-
-    def _start(self, run: Run, *, resume: bool, processes: int = 1) -> Run:
-        try:
-            record = launcher.launch(
-                run.run_dir, resume=resume, processes=processes, env=self._env()
-            )
-        except OSError as exc:
-            return self.store.update_run(
-                run.id,
-                status=RunStatus.FAILED,
-                error=f"Could not start the training process: {exc}",
-            )
-        return self.store.update_run(
-            run.id,
-            status=RunStatus.QUEUED,
-            message=f"Training process started (pid {record.pid}); log in "
-            f"{run.run_dir / launcher.LOG_FILE}",
-        )
-
-    def run_config(self, run: Run) -> LocalTrainConfig:
-        try:
-            return LocalTrainConfig.from_dict(dict(run.config))
-        except (ConfigError, TypeError) as exc:
-            raise LaunchError(f"Run {run.id} has no usable local config: {exc}") from None
-
-    def resume(self, run_id: str) -> Run:
-        """Continue a cancelled or failed run from its last checkpoint, in the same run."""
-        run = self._local_run(run_id)
-        self.store.ingest_events(run.id)
-        run = self.store.get_run(run.id)
-        if launcher.is_running(run.run_dir):
-            raise LaunchError(f"Run {run.id} is still running.")
-        if run.status == RunStatus.SUCCEEDED:
-            raise LaunchError(
-                f"Run {run.id} already succeeded; use run again with changes to train more."
-            )
-        config = self.run_config(run)
-        checked = self.check(config)
-        if not checked.ok:
-            raise LaunchError("Cannot resume this run: " + " ".join(checked.problems))
-        return self._start(run, resume=True, processes=checked.processes)
-
-    def run_again(self, run_id: str, **changes: Any) -> Run:
-        """A new run with this run's config and some settings changed."""
-        run = self._local_run(run_id)
-        try:
-            config = self.run_config(run).with_changes(**changes)
-        except TypeError as exc:
-            raise LaunchError(str(exc)) from None
-        return self.launch(config)
-
-    # -- stopping -----------------------------------------------------------------------------
-
-    async def cancel(self, run_id: str, grace_s: float = launcher.DEFAULT_GRACE_S) -> Run:
-        """SIGTERM (the trainer checkpoints and exits cancelled), SIGKILL after `grace_s`."""
-        run = self._local_run(run_id)
-        outcome = await launcher.stop(run.run_dir, grace_s)
-        self.store.ingest_events(run.id)
-        run = self.store.get_run(run.id)
-        if run.status in TERMINAL_STATUSES:
-            return run
-        if outcome == "killed":
-            message = f"Killed after {grace_s:g} s without a graceful exit; checkpoints are kept."
-        elif outcome == "not-running":
-            message = "Cancelled before its process was running."
-        else:
-            message = "Cancelled; the process exited without writing its final status."
-        return self.store.update_run(run.id, status=RunStatus.CANCELLED, message=message)
-
-    # -- after a restart ----------------------------------------------------------------------
-
-    def reattach_runs(self) -> list[Run]:
-        """Bring the store up to date with every local run that was not finished.
-
-        Runs whose process is alive are returned (the UI tails their logs). A run whose process
-        is gone without a final status is marked failed, with the last lines of its train.log.
-        """
-        unfinished = [s.value for s in RunStatus if s not in TERMINAL_STATUSES]
-        active = self.store.list_runs(backend=BACKEND, status=unfinished, include_archived=True)
-        alive: list[Run] = []
-        for run in active:
-            running = launcher.is_running(run.run_dir)
-            # Read the log after the liveness check: a process that just finished has written
-            # its final status by the time it is seen dead.
-            self.store.ingest_events(run.id)
-            run = self.store.get_run(run.id)
-            if run.status in TERMINAL_STATUSES:
-                continue
-            if running:
-                alive.append(run)
-            elif launcher.read_process(run.run_dir) is not None:
-                self._mark_died(run)
-            elif time.time() - run.created_at > LAUNCH_TIMEOUT_S:
-                self.store.update_run(
-                    run.id,
-                    status=RunStatus.FAILED,
-                    error="ftui stopped while launching this run, so it never started; "
-                    "launch it again (run again with changes keeps its settings).",
-                )
-        return alive
-
-    def _mark_died(self, run: Run) -> Run:
-        lines = launcher.last_log_lines(run.run_dir, FAILED_LOG_LINES)
-        tail = " | ".join(lines[-3:]) if lines else "train.log is empty"
-        with EventWriter(run.events_path) as writer:
-            if lines:
-                writer.log("Last lines of train.log:\n" + "\n".join(lines), level="error")
-        return self.store.update_run(
-            run.id,
-            status=RunStatus.FAILED,
-            error=f"The training process died without reporting (killed, or out of memory). "
-            f"Last log lines: {tail}",
-        )
-
-    def _local_run(self, run_id: str) -> Run:
-        run = self.store.get_run(run_id)
-        if run.backend != BACKEND:
-            raise LaunchError(f"Run {run.id} is a {run.backend} run, not a local one.")
-        return run
-
-    def is_running(self, run_id: str) -> bool:
-        return launcher.is_running(self.store.get_run(run_id).run_dir)
