@@ -4,6 +4,7 @@ loop (no thread of its own running an event loop of its own)."""
 
 from __future__ import annotations
 
+import asyncio
 import sys
 import threading
 from pathlib import Path
@@ -126,3 +127,35 @@ async def test_the_settings_theme_is_applied_and_an_unknown_one_is_said(
         assert unknown.theme == "textual-dark"
         notes = [m.notification.message for m in recorder.of(Notify)]
         assert any("no theme called 'no-such-theme' (ui.theme)" in n for n in notes)
+
+
+async def test_a_slow_periodic_refresh_is_not_replaced_by_the_next_tick(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    services = Services(Config(home=tmp_path / "home"))
+    run = services.store.create_run(backend="local", base_model="tiny", config={})
+    real_reattach = services.local.reattach
+    started = 0
+
+    async def slow_reattach() -> list[Any]:
+        nonlocal started
+        started += 1
+        await asyncio.sleep(0.5)  # a busy machine: longer than the refresh interval
+        return await real_reattach()
+
+    monkeypatch.setattr(services.local, "reattach", slow_reattach)
+
+    class Ticking(App[None]):
+        def compose(self) -> ComposeResult:
+            yield JobsPane(services, capacity=CPU_ONLY, refresh_interval=0.1)
+
+    app = Ticking()
+    async with app.run_test(size=(160, 50)) as pilot:
+        table = app.query_one(JobsTable)
+        for _ in range(60):
+            if table.runs:
+                break
+            await pilot.pause(0.05)
+        assert [r.id for r in table.runs] == [run.id]
+        assert started <= 4  # ticks that found a refresh in flight started none
+    services.close()

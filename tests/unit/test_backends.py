@@ -107,3 +107,15 @@ def test_the_local_capabilities_say_what_it_does() -> None:
     caps = LocalBackend.capabilities
     assert caps.cancel and caps.resume and caps.run_again and caps.local_gpu
     assert not caps.pause and not caps.cost_estimate and not caps.needs_api_key
+
+
+def test_nothing_in_the_ui_builds_a_store_or_a_backend_of_its_own() -> None:
+    ui = Path(__file__).resolve().parents[2] / "ftui" / "tui"
+    pattern = re.compile(r"\bRunStore(\.from_config)?\(|\b\w*Backend\(|services\.store\b\s*=")
+    offenders = [
+        f"{path.relative_to(ui)}:{number}"
+        for path in ui.rglob("*.py")
+        for number, line in enumerate(path.read_text(encoding="utf-8").splitlines(), start=1)
+        if pattern.search(line)
+    ]
+    assert offenders == []  # they come from the services root that make_app builds

@@ -36,6 +36,7 @@ from ftui.tui.widgets.jobs_form import FormError, JobsLaunchForm
 from ftui.tui.widgets.jobs_table import JOBS_SHOWN, JobsTable
 
 ACTION_GROUP = "jobs-action"
+REFRESH_GROUP = "jobs-refresh"
 PLAN_DELAY_S = 0.3  # re-check the plan once typing pauses, not on every key
 GPU_POLL_S = 2.0
 
@@ -169,7 +170,7 @@ class JobsPane(Container):
         self._discover(self.capacity)
         self.refresh_jobs()
         if self.refresh_interval:
-            self.set_interval(self.refresh_interval, self.refresh_jobs)
+            self.set_interval(self.refresh_interval, self._refresh_tick)
 
     @property
     def form(self) -> JobsLaunchForm:
@@ -217,7 +218,15 @@ class JobsPane(Container):
 
     # -- the runs -------------------------------------------------------------------------------
 
-    @work(exclusive=True, group="jobs-refresh", exit_on_error=False)
+    def _refresh_tick(self) -> None:
+        # A periodic refresh waits for the one in flight instead of replacing it: on a busy
+        # machine a refresh may take longer than the interval, and replacing it each time would
+        # never let one finish.
+        running = (w for w in self.workers if w.node is self and w.group == REFRESH_GROUP)
+        if all(worker.is_finished for worker in running):
+            self.refresh_jobs()
+
+    @work(exclusive=True, group=REFRESH_GROUP, exit_on_error=False)
     async def refresh_jobs(self) -> None:
         # Reattaching also marks runs whose process died without a word as failed.
         await self.backend.reattach()
