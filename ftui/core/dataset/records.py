@@ -57,6 +57,8 @@ def describe_size(n: int) -> str:
 
 def json_type_name(value: Any) -> str:
     """How a JSON value is named in messages: 'an array', 'a string', 'null', ..."""
+    if isinstance(value, dict):
+        return "an object"
     if isinstance(value, list):
         return "an array"
     if isinstance(value, str):
