@@ -127,6 +127,7 @@ def test_an_internal_error_exits_3_with_one_line_and_a_crash_log(tmp_path: Path)
         ({"tool_calls": {"id": 1}}, "tool_calls must be a list of calls, got an object"),
         ({"tool_calls": [{"function": "f"}]}, "got a string as the function"),
         ({"tool_calls": [7]}, "got a number as the call"),
+        ({"tool_calls": [{"function": None}]}, "got null as the function"),
         ({"function_call": "go"}, "function_call must be an object"),
         ({"function_call": [1]}, "function_call must be an object"),
     ],

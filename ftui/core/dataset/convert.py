@@ -92,8 +92,8 @@ def _call_problem(value: Any) -> str | None:
                     f"got {json_type_name(calls)}"
                 )
             for call_number, call in enumerate(calls, 1):
-                function = call.get("function") if isinstance(call, dict) else call
-                if not isinstance(call, dict) or not isinstance(function, dict | None):
+                function = call.get("function", {}) if isinstance(call, dict) else call
+                if not isinstance(call, dict) or not isinstance(function, dict):
                     return (
                         f"message {number}, tool call {call_number}: expected "
                         '{"function": {"name": ..., "arguments": ...}}, '
