@@ -207,7 +207,8 @@ def validate_command(
 ) -> None:
     """Check a dataset before fine-tuning: format, content, tokens and cost.
 
-    Exits 0 when there are no errors, 1 when there are, 2 when a file can't be read at all.
+    PATH may be '-' (stdin) or a pipe such as <(zcat data.jsonl.gz). Exits 0 when there are no
+    errors, 1 when there are, 2 when a file can't be read at all, 3 on an internal error.
     """
     options = _options(model, encoding, fmt, token_limit, epochs, workers, all_findings)
     report = _run_validation(path, options, validation_file, show_progress=True)
@@ -234,7 +235,10 @@ def validate_command(
 def stats_command(
     path: Path, model: str, encoding: str | None, fmt: str | None, as_json: bool
 ) -> None:
-    """Describe a dataset: counts, token and message distributions, role patterns, prompts."""
+    """Describe a dataset: counts, token and message distributions, role patterns, prompts.
+
+    PATH may be '-' (stdin) or a pipe. Exits 1 when some records could not be read.
+    """
     from ftui.core.validation.stats import format_stats, stats_dict
 
     options = _options(model, encoding, fmt, None, None, None)
@@ -269,7 +273,8 @@ def convert_command(
 ) -> None:
     """Convert SOURCE into TARGET in another format (.json target: a JSON array, else JSONL).
 
-    The target is written atomically; what the target format can't hold is listed.
+    SOURCE may be '-' (stdin) or a pipe. The target is written atomically; what the target
+    format can't hold is listed.
     """
     from ftui.core.dataset.convert import ConvertError, convert_file
     from ftui.core.dataset.reader import DatasetError

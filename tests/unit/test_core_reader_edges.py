@@ -180,3 +180,34 @@ def test_deep_but_writable_records_are_kept() -> None:
     data = b'{"a": ' + b"[" * depth + b"]" * depth + b"}"
     record = parse_record(data, 0, 1, 0, len(data))
     assert record.finding is None and record.value is not None
+
+
+def test_an_edit_and_save_keeps_integers_beyond_64_bits(tmp_path: Path) -> None:
+    from ftui.core.editing.edits import SetContent
+    from ftui.core.editing.session import DatasetSession
+
+    path = tmp_path / "ids.jsonl"
+    rows = [
+        {
+            "messages": [
+                {"role": "user", "content": f"q{i}"},
+                {"role": "assistant", "content": "a"},
+            ],
+            "id": 123456789012345678901234567890 + i,
+        }
+        for i in range(3)
+    ]
+    path.write_text("".join(json.dumps(r) + "\n" for r in rows))
+    session = DatasetSession.open(path, journal_dir=tmp_path / "journals")
+    for _ in session.index_steps():
+        pass
+    session.apply(SetContent(1, 0, "edited"))
+    session.save()
+    rows[1]["messages"][0]["content"] = "edited"  # type: ignore[index]
+    assert path.read_text() == "".join(json.dumps(r) + "\n" for r in rows)
+
+
+def test_readers_that_write_nothing_back_may_skip_the_exact_number_search() -> None:
+    data = b'{"id": 123456789012345678901234567890}'
+    fast = parse_record(data, 0, 1, 0, len(data), exact_numbers=False)
+    assert fast.value == {"id": 1.2345678901234568e29}  # orjson's reading: a float

@@ -62,8 +62,10 @@ class ExampleIndex:
         with open(self.path, "rb") as handle:
             return self._read(handle, i)
 
-    def read_range(self, start: int, stop: int) -> list[RawRecord]:
-        """Examples start..stop-1 (clamped), read with one contiguous read where that is sane."""
+    def read_range(self, start: int, stop: int, *, exact_numbers: bool = True) -> list[RawRecord]:
+        """Examples start..stop-1 (clamped), read with one contiguous read where that is sane.
+
+        `exact_numbers=False`: see `parse_record` (for readers that never write values back)."""
         start, stop = max(0, start), min(stop, len(self))
         if start >= stop:
             return []
@@ -75,7 +77,7 @@ class ExampleIndex:
         )
         with open(self.path, "rb") as handle:
             if end - begin > 2 * MAX_RECORD_BYTES:
-                return [self._read(handle, i) for i in range(start, stop)]
+                return [self._read(handle, i, exact_numbers) for i in range(start, stop)]
             handle.seek(begin)
             block = handle.read(end - begin)
         records = []
@@ -87,10 +89,12 @@ class ExampleIndex:
             elif i == self.truncated or len(data) < length:
                 records.append(truncated_record(i, line, offset, length))
             else:
-                records.append(parse_record(data, i, line, offset, length))
+                records.append(
+                    parse_record(data, i, line, offset, length, exact_numbers=exact_numbers)
+                )
         return records
 
-    def _read(self, handle: IO[bytes], i: int) -> RawRecord:
+    def _read(self, handle: IO[bytes], i: int, exact_numbers: bool = True) -> RawRecord:
         if i < 0:
             i += len(self)
         offset, length, line = self.offsets[i], self.lengths[i], self.lines[i]
@@ -100,7 +104,7 @@ class ExampleIndex:
         data = handle.read(length)
         if i == self.truncated or len(data) < length:
             return truncated_record(i, line, offset, length)
-        return parse_record(data, i, line, offset, length)
+        return parse_record(data, i, line, offset, length, exact_numbers=exact_numbers)
 
 
 def scan_index(

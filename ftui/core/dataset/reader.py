@@ -81,12 +81,16 @@ def iter_spans(
 
 
 def iter_records(
-    path: str | os.PathLike[str], *, fmt: DatasetFormat | None = None
+    path: str | os.PathLike[str],
+    *,
+    fmt: DatasetFormat | None = None,
+    exact_numbers: bool = True,
 ) -> Iterator[RawRecord]:
     """Every record of a dataset file, in order, streamed in constant memory.
 
     Raises DatasetError (before yielding anything) when the file can't be read at all. `fmt` does
     not change how bytes are read: the layout (JSONL or JSON) is detected from the file itself.
+    `exact_numbers=False`: see `parse_record` (for readers that never write values back).
     """
     del fmt
     for _layout, spans in iter_spans(path):
@@ -94,4 +98,4 @@ def iter_records(
             if truncated:
                 yield truncated_record(index, line, offset, length)
             else:
-                yield parse_record(data, index, line, offset, length)
+                yield parse_record(data, index, line, offset, length, exact_numbers=exact_numbers)
