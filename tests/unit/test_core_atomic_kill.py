@@ -177,7 +177,7 @@ def test_only_temp_files_of_gone_writers_are_removed(tmp_path: Path) -> None:
     target = tmp_path / "d.jsonl"
     dead = tmp_path / f".d.jsonl.{_dead_pid()}.0123abcd.tmp"
     alive = tmp_path / f".d.jsonl.{os.getpid()}.0123abcd.tmp"
-    other = tmp_path / ".d.jsonl.notes.tmp"  # not a name ftui makes
+    other = tmp_path / ".d.jsonl.notes.tmp"  # no pid in it: kept while under an hour old
     for path in (dead, alive, other):
         path.write_bytes(b"partial")
     assert remove_stale_temp_files(target) == [dead]

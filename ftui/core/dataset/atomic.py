@@ -30,11 +30,10 @@ import orjson
 # Test hook: "before-commit:SECONDS" pauses with every temp file written and nothing renamed;
 # "mid-commit:SECONDS" pauses after the first rename of a group (kill tests stop a write there).
 COMMIT_PAUSE_ENV = "FTUI_TEST_COMMIT_PAUSE"
-# Temp files named the way tempfile.mkstemp did before pids were in the names.
+# Temp files without a writer's pid in their name (older ftui versions) are stale after this.
 LEGACY_TEMP_SECONDS = 3600
 
 _TEMP_TAIL = re.compile(r"(\d+)\.[0-9a-f]{8}")
-_LEGACY_TAIL = re.compile(r"[a-z0-9_]{8}")
 _JOURNAL_PREFIX = ".ftui-commit."
 _JOURNAL_NAME = re.compile(r"\.ftui-commit\.(\d+)\.[0-9a-f]{8}\.json")
 
@@ -103,7 +102,8 @@ def _new_temp(target: Path) -> tuple[int, Path]:
 def remove_stale_temp_files(target: str | os.PathLike[str]) -> list[Path]:
     """Remove the temp files that killed writers of `target` left beside it; returns them.
 
-    A temp file whose writer is still running is kept, so is one of unknown origin."""
+    A temp file whose writer is still running is kept; one whose name carries no pid is removed
+    once it is an hour old."""
     target = Path(target)
     directory = _directory_of(target)
     prefix = f".{target.name}."
@@ -122,10 +122,8 @@ def remove_stale_temp_files(target: str | os.PathLike[str]) -> list[Path]:
         with contextlib.suppress(OSError):
             if match is not None:
                 stale = not pid_alive(int(match.group(1)))
-            else:
-                stale = bool(_LEGACY_TAIL.fullmatch(tail)) and (
-                    entry.stat().st_mtime < legacy_cutoff
-                )
+            else:  # not a name with a pid (an older ftui's): gone after an hour, as before
+                stale = entry.stat().st_mtime < legacy_cutoff
             if stale:
                 os.unlink(entry.path)
                 removed.append(Path(entry.path))
