@@ -211,3 +211,19 @@ def test_readers_that_write_nothing_back_may_skip_the_exact_number_search() -> N
     data = b'{"id": 123456789012345678901234567890}'
     fast = parse_record(data, 0, 1, 0, len(data), exact_numbers=False)
     assert fast.value == {"id": 1.2345678901234568e29}  # orjson's reading: a float
+
+
+def test_exact_big_integers_stay_usable_by_the_editors_search_and_duplicate_key() -> None:
+    from ftui.core.dataset.formats import DatasetFormat
+    from ftui.core.editing.search import message_text
+    from ftui.core.editing.session_checks import exact_key
+
+    data = (
+        b'{"role": "assistant", "content": null, "tool_calls": [{"function": {"name": "f", '
+        b'"arguments": {"n": 123456789012345678901234567890}}}]}'
+    )
+    message = parse_record(data, 0, 1, 0, len(data)).value
+    assert "123456789012345678901234567890" in message_text(message)
+    odd = {"x": 2**70}
+    assert exact_key(odd, DatasetFormat.OPENAI) == exact_key({"x": 2**70}, DatasetFormat.OPENAI)
+    assert exact_key(odd, DatasetFormat.OPENAI) != exact_key({"x": 2**70 + 1}, DatasetFormat.OPENAI)
