@@ -66,7 +66,7 @@ def split_file(
     group_sizes = array("q")
     first_group: dict[int, int] = {}
     result = SplitResult()
-    for record in iter_records(path):
+    for record in iter_records(path, exact_numbers=False):  # only hashed, never written
         chat = None
         if record.value is not None:
             chat, _ = to_chat_issues(record.value, source_fmt)
