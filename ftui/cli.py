@@ -118,7 +118,13 @@ def cli(ctx: click.Context, home: Path | None) -> None:
 
 
 def main(argv: list[str] | None = None) -> None:
-    cli.main(args=argv if argv is not None else sys.argv[1:], prog_name="ftui")
+    args = argv if argv is not None else sys.argv[1:]
+    try:
+        cli.main(args=args, prog_name="ftui")
+    except Exception as exc:  # a bug: its own exit code and one line, never a traceback
+        from ftui.crash import report_crash
+
+        sys.exit(report_crash(exc, args))
 
 
 if __name__ == "__main__":

@@ -1,13 +1,18 @@
 """Headless dataset commands: `ftui validate`, `ftui convert`, `ftui split`, `ftui stats`.
 
 These run in scripts and CI, so they import only the core (no Textual, no openai) and report with
-exit codes: 0 fine, 1 problems in the data, 2 a file that can't be read at all.
+exit codes: 0 fine, 1 problems in the data (a record that can't be read included: no command
+exits 0 on a partial read), 2 a file that can't be read at all, 3 an internal error (ftui.crash).
+A dataset may be `-` (stdin) or a pipe such as `<(zcat data.jsonl.gz)`: it is read once, into a
+temporary file.
 """
 
 from __future__ import annotations
 
 import sys
 import time
+from collections.abc import Iterator
+from contextlib import ExitStack, contextmanager
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, NoReturn
 
@@ -25,9 +30,40 @@ PROGRESS_MIN_BYTES = 8 << 20
 _path_argument = click.Path(path_type=Path, dir_okay=True, exists=False)
 
 
+# Findings that mean a record was not read at all: its content is missing from every figure.
+UNREAD_CODES = frozenset(
+    {"invalid_json", "invalid_encoding", "oversized_record", "nested_too_deep", "data_type"}
+)
+
+
 def _fail(message: str, code: int = EXIT_UNREADABLE) -> NoReturn:
     click.echo(f"ftui: {message}", err=True)
     sys.exit(code)
+
+
+def _notice(message: str) -> None:
+    click.echo(f"ftui: {message}", err=True)
+
+
+@contextmanager
+def _readable(stack: ExitStack, path: Path) -> Iterator[Path]:
+    """`path` ready to read: a stream spooled to a file, a killed writer's leftovers settled.
+
+    A DatasetError raised inside names the original path, not the spool file."""
+    from ftui.core.dataset.atomic import settle
+    from ftui.core.dataset.reader import DatasetError
+    from ftui.core.dataset.spool import is_stream, readable_file
+
+    try:
+        readable = stack.enter_context(readable_file(path, notice=_notice))
+    except DatasetError as exc:
+        _fail(str(exc))
+    if not is_stream(path):
+        settle(readable)
+    try:
+        yield readable
+    except DatasetError as exc:
+        raise DatasetError(str(exc).replace(str(readable), str(path))) from None
 
 
 class _ProgressBar:
@@ -96,15 +132,31 @@ def _run_validation(
                 bar = _ProgressBar(f"validating {path.name}")
         except OSError:
             pass
-    try:
-        return validate_file(path, options, validation_path=validation_file, progress=bar)
-    except DatasetError as exc:
-        _fail(str(exc))
-    except TokenizerError as exc:
-        _fail(str(exc))
-    finally:
-        if bar is not None:
-            bar.close()
+    with ExitStack() as stack:
+        try:
+            with _readable(stack, path) as readable:
+                v_readable = None
+                if validation_file is not None:
+                    v_readable = stack.enter_context(_readable(stack, validation_file))
+                report = validate_file(readable, options, validation_path=v_readable, progress=bar)
+        except DatasetError as exc:
+            _fail(str(exc))
+        except TokenizerError as exc:
+            _fail(str(exc))
+        finally:
+            if bar is not None:
+                bar.close()
+    report.path = str(path)
+    if report.validation is not None:
+        report.validation.path = str(validation_file)
+    return report
+
+
+def _unread(report: Any) -> tuple[int, int | None]:
+    """How many records could not be read at all, and the first one's line."""
+    counts = [c for code, c in report.code_counts.items() if code in UNREAD_CODES]
+    lines = [line for c in counts for line in c.first_lines[:1]]
+    return sum(c.count for c in counts), min(lines, default=None)
 
 
 _model_option = click.option(
@@ -155,7 +207,8 @@ def validate_command(
 ) -> None:
     """Check a dataset before fine-tuning: format, content, tokens and cost.
 
-    Exits 0 when there are no errors, 1 when there are, 2 when a file can't be read at all.
+    PATH may be '-' (stdin) or a pipe such as <(zcat data.jsonl.gz). Exits 0 when there are no
+    errors, 1 when there are, 2 when a file can't be read at all, 3 on an internal error.
     """
     options = _options(model, encoding, fmt, token_limit, epochs, workers, all_findings)
     report = _run_validation(path, options, validation_file, show_progress=True)
@@ -182,7 +235,10 @@ def validate_command(
 def stats_command(
     path: Path, model: str, encoding: str | None, fmt: str | None, as_json: bool
 ) -> None:
-    """Describe a dataset: counts, token and message distributions, role patterns, prompts."""
+    """Describe a dataset: counts, token and message distributions, role patterns, prompts.
+
+    PATH may be '-' (stdin) or a pipe. Exits 1 when some records could not be read.
+    """
     from ftui.core.validation.stats import format_stats, stats_dict
 
     options = _options(model, encoding, fmt, None, None, None)
@@ -194,6 +250,14 @@ def stats_command(
         sys.stdout.buffer.write(b"\n")
     else:
         click.echo(format_stats(report))
+    unread, first_line = _unread(report)
+    if unread:
+        where = f" (the first at line {first_line})" if first_line is not None else ""
+        _fail(
+            f"{unread:,} record(s) of {path} could not be read{where}; the figures leave them "
+            "out: `ftui validate` lists them",
+            EXIT_PROBLEMS,
+        )
 
 
 @click.command("convert")
@@ -209,21 +273,28 @@ def convert_command(
 ) -> None:
     """Convert SOURCE into TARGET in another format (.json target: a JSON array, else JSONL).
 
-    The target is written atomically; what the target format can't hold is listed.
+    SOURCE may be '-' (stdin) or a pipe. The target is written atomically; what the target
+    format can't hold is listed.
     """
     from ftui.core.dataset.convert import ConvertError, convert_file
     from ftui.core.dataset.reader import DatasetError
+    from ftui.core.dataset.spool import is_stream
 
-    try:
-        result = convert_file(
-            source, target, to, source_format=source_format, skip_invalid=skip_invalid
-        )
-    except DatasetError as exc:
-        _fail(str(exc))
-    except ConvertError as exc:
-        _fail(str(exc), EXIT_PROBLEMS)
-    except OSError as exc:
-        _fail(f"cannot write {target}: {exc.strerror or exc}")
+    if is_stream(target):
+        _fail(f"{target} is not a regular file; convert writes its target atomically: give a file")
+    with ExitStack() as stack:
+        try:
+            with _readable(stack, source) as readable:
+                try:
+                    result = convert_file(
+                        readable, target, to, source_format=source_format, skip_invalid=skip_invalid
+                    )
+                except ConvertError as exc:
+                    _fail(str(exc).replace(str(readable), str(source)), EXIT_PROBLEMS)
+        except DatasetError as exc:
+            _fail(str(exc))
+        except OSError as exc:
+            _fail(f"cannot write {target}: {exc.strerror or exc}")
     click.echo(
         f"wrote {result.written:,} examples to {target} "
         f"({result.source_format.value} → {result.target_format.value})"
@@ -268,7 +339,13 @@ def split_command(
     """Split PATH into PATH's siblings x.train / x.val (/ x.test), duplicates kept together."""
     from ftui.core.dataset.reader import DatasetError
     from ftui.core.dataset.split import SplitError, split_file
+    from ftui.core.dataset.spool import is_stream
 
+    if is_stream(path):
+        _fail(
+            f"{path} is not a regular file; split writes its outputs beside the dataset: "
+            "save it to a file first"
+        )
     try:
         result = split_file(
             path,

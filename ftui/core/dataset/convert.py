@@ -8,6 +8,7 @@ which case it is left out and listed.
 
 from __future__ import annotations
 
+import json
 import os
 from collections import Counter
 from dataclasses import dataclass, field
@@ -18,7 +19,7 @@ import orjson
 
 from ftui.core.dataset.atomic import atomic_writer
 from ftui.core.dataset.formats import DatasetFormat, convert_record, detect_format
-from ftui.core.dataset.reader import iter_records
+from ftui.core.dataset.reader import MAX_NESTING, iter_records, json_type_name
 
 
 class ConvertError(Exception):
@@ -54,12 +55,76 @@ class RecordWriter:
         self.count += 1
 
     def write(self, record: Any) -> None:
-        option = orjson.OPT_INDENT_2 if self.as_array else 0
-        self.write_raw(orjson.dumps(record, option=option))
+        self.write_raw(dump_record(record, indent=self.as_array))
 
     def close(self) -> None:
         if self.as_array:
             self.handle.write(b"[]\n" if self.count == 0 else b"\n]\n")
+
+
+def dump_record(record: Any, *, indent: bool = False) -> bytes:
+    """A record's JSON bytes, integers beyond 64 bits exactly as read (orjson refuses them)."""
+    try:
+        return orjson.dumps(record, option=orjson.OPT_INDENT_2 if indent else 0)
+    except TypeError:  # orjson.JSONEncodeError is one
+        text = json.dumps(
+            record,
+            ensure_ascii=False,
+            indent=2 if indent else None,
+            separators=None if indent else (",", ":"),
+        )
+        return text.encode("utf-8", "surrogatepass")
+
+
+def _call_problem(value: Any) -> str | None:
+    """Why an OpenAI record's tool calls can't be rewritten as ShareGPT turns, if they can't."""
+    messages = value.get("messages") if isinstance(value, dict) else None
+    if not isinstance(messages, list):
+        return None
+    for number, message in enumerate(messages, 1):
+        if not isinstance(message, dict):
+            continue
+        calls = message.get("tool_calls")
+        if calls:
+            if not isinstance(calls, list):
+                return (
+                    f"message {number}: tool_calls must be a list of calls, "
+                    f"got {json_type_name(calls)}"
+                )
+            for call_number, call in enumerate(calls, 1):
+                function = call.get("function", {}) if isinstance(call, dict) else call
+                if not isinstance(call, dict) or not isinstance(function, dict):
+                    return (
+                        f"message {number}, tool call {call_number}: expected "
+                        '{"function": {"name": ..., "arguments": ...}}, '
+                        f"got {json_type_name(function)} as the "
+                        f"{'function' if isinstance(call, dict) else 'call'}"
+                    )
+        legacy = message.get("function_call")
+        if legacy and not isinstance(legacy, dict):
+            return (
+                f"message {number}: function_call must be an object with name and arguments, "
+                f"got {json_type_name(legacy)}"
+            )
+    return None
+
+
+def _convert_one(
+    value: Any, src_fmt: DatasetFormat, dst_fmt: DatasetFormat
+) -> tuple[dict[str, Any] | None, list[str]]:
+    """(converted record or None, notes, or the reason it can't be converted)."""
+    if src_fmt is DatasetFormat.OPENAI and dst_fmt is DatasetFormat.SHAREGPT:
+        problem = _call_problem(value)
+        if problem is not None:
+            return None, [problem]
+    try:
+        return convert_record(value, src_fmt, dst_fmt)
+    except RecursionError:
+        # Tool-call arguments are JSON in a string: parsed, they may nest deeper than any writer.
+        return None, [
+            f"a value in it (tool-call arguments?) nests more than {MAX_NESTING} levels deep; "
+            "flatten it or remove the record"
+        ]
 
 
 def writes_array(path: str | os.PathLike[str]) -> bool:
@@ -87,12 +152,17 @@ def convert_file(
                 reason = record.finding.message if record.finding else "unreadable"
                 problems.append((record.line, reason))
                 continue
-            converted, notes = convert_record(record.value, src_fmt, dst_fmt)
+            converted, notes = _convert_one(record.value, src_fmt, dst_fmt)
             if converted is None:
                 problems.append((record.line, "; ".join(notes) or "not a dataset example"))
                 continue
+            try:
+                data = dump_record(converted, indent=writer.as_array)
+            except (RecursionError, ValueError) as exc:
+                problems.append((record.line, f"the converted record can't be written ({exc})"))
+                continue
             result.notes.update(notes)
-            writer.write(converted)
+            writer.write_raw(data)
             if problems and not skip_invalid and len(problems) > 100:
                 break
         if problems and not skip_invalid:

@@ -3,7 +3,8 @@
 Examples are grouped by their exact signature (whitespace-normalised content, the same one the
 validator uses for `duplicate_example`), and whole groups are assigned to splits in a seeded random
 order, so a duplicated example never sits on both sides of a split. Records are copied byte for
-byte (no re-serialisation) and each output is written atomically.
+byte (no re-serialisation), and the outputs are replaced together (`atomic_group`): a kill
+leaves the previous split or the new one, never train from one and validation from another.
 """
 
 from __future__ import annotations
@@ -14,7 +15,7 @@ from array import array
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from ftui.core.dataset.atomic import atomic_writer
+from ftui.core.dataset.atomic import atomic_group, settle
 from ftui.core.dataset.convert import RecordWriter, writes_array
 from ftui.core.dataset.formats import DatasetFormat, detect_format, to_chat_issues
 from ftui.core.dataset.reader import iter_records, iter_spans
@@ -58,13 +59,14 @@ def split_file(
     skip_invalid: bool = False,
 ) -> SplitResult:
     """Write IN's train/val(/test) siblings; `val`/`test` are fractions (<1) or counts (>=1)."""
+    settle(path)  # a split of this file killed mid-way is completed before it is read again
     source_fmt = DatasetFormat(fmt) if fmt else detect_format(path)
     # Pass 1: a signature per example (8 bytes each), grouped by first occurrence.
     group_of = array("q")  # example -> group id
     group_sizes = array("q")
     first_group: dict[int, int] = {}
     result = SplitResult()
-    for record in iter_records(path):
+    for record in iter_records(path, exact_numbers=False):  # only hashed, never written
         chat = None
         if record.value is not None:
             chat, _ = to_chat_issues(record.value, source_fmt)
@@ -108,42 +110,22 @@ def split_file(
         assignment[group] = split
         taken[split] += size
     result.duplicate_groups = sum(1 for size in group_sizes if size > 1)
-    # Pass 2: copy each record's bytes to its split, all three files atomically.
+    # Pass 2: copy each record's bytes to its split; the files change together or not at all.
     paths = split_paths(path)
     wanted = [name for name, count in zip(SPLITS, taken, strict=True) if count or name != "test"]
     as_array = writes_array(path)
-    with (
-        atomic_writer(paths["train"]) as train_handle,
-        atomic_writer(paths["val"]) as val_handle,
-        atomic_writer(paths["test"]) if "test" in wanted else _null() as test_handle,
-    ):
-        writers = [
-            RecordWriter(h, as_array) if h else None
-            for h in (train_handle, val_handle, test_handle)
-        ]
+    with atomic_group([paths[name] for name in wanted]) as handles:
+        writers = [RecordWriter(handle, as_array) for handle in handles]
         for _layout, spans in iter_spans(path):
             for index, (_offset, _line, _length, data, _truncated) in enumerate(spans):
                 group = group_of[index]
                 if group < 0 or data is None:
                     continue
-                writer = writers[assignment[group]]
-                assert writer is not None
-                writer.write_raw(data)
+                writers[assignment[group]].write_raw(data)
         for writer in writers:
-            if writer is not None:
-                writer.close()
+            writer.close()
     for name, count in zip(SPLITS, taken, strict=True):
         if name in wanted:
             result.counts[name] = count
             result.paths[name] = paths[name]
     return result
-
-
-class _null:
-    """A stand-in context for a split that isn't written."""
-
-    def __enter__(self) -> None:
-        return None
-
-    def __exit__(self, *exc: object) -> None:
-        return None

@@ -14,8 +14,7 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-import orjson
-
+from ftui.core.dataset.text import json_text
 from ftui.core.editing.row_summary import content_text
 
 if TYPE_CHECKING:
@@ -104,7 +103,7 @@ def message_text(message: Any) -> str:
     text = content_text(message.get("content"))
     calls = message.get("tool_calls") or message.get("function_call")
     if calls:
-        text += "\n" + orjson.dumps(calls).decode("utf-8", "replace")
+        text += "\n" + json_text(calls)  # integers beyond 64 bits, too
     return text
 
 

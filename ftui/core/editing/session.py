@@ -35,7 +35,7 @@ from typing import IO, TYPE_CHECKING, Any
 
 import orjson
 
-from ftui.core.dataset.atomic import atomic_writer
+from ftui.core.dataset.atomic import atomic_writer, remove_stale_temp_files
 from ftui.core.dataset.formats import (
     DatasetError,
     DatasetFormat,
@@ -148,12 +148,8 @@ def _writing(target: Path) -> Iterator[IO[bytes]]:
 
 
 def _remove_stale_temp_files(target: Path) -> None:
-    """Temp files of saves that were killed mid-way (an hour old: no save is still writing)."""
-    cutoff = time.time() - STALE_TEMP_SECONDS
-    for temp in target.parent.glob(f".{target.name}.*.tmp"):
-        with contextlib.suppress(OSError):
-            if temp.stat().st_mtime < cutoff:
-                temp.unlink()
+    """Temp files of saves that were killed mid-way (their writer's process is gone)."""
+    remove_stale_temp_files(target)
 
 
 @dataclass(slots=True)

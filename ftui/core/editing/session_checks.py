@@ -6,9 +6,8 @@ from array import array
 from dataclasses import replace
 from typing import Any
 
-import orjson
-
 from ftui.core.dataset.formats import DatasetFormat
+from ftui.core.dataset.text import json_text
 from ftui.core.findings import Finding
 
 
@@ -28,7 +27,7 @@ def exact_key(value: Any, fmt: DatasetFormat) -> int:
 
     messages, tools = chat_messages(value, fmt, ignore_issue)
     if messages is None:
-        return hash(orjson.dumps(value, option=orjson.OPT_SORT_KEYS)) or 1
+        return hash(json_text(value, sort_keys=True)) or 1  # integers beyond 64 bits, too
     return example_signatures(messages, tools)[0] or 1
 
 
