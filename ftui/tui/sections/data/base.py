@@ -29,6 +29,7 @@ from ftui.tui.widgets.validation_pane import ValidationPane
 
 if TYPE_CHECKING:
     from ftui.core.editing.edits import Edit
+    from ftui.core.editing.full_pass import FullPassResult
 
 # Thread workers post at most this often (seconds): a fast stream must not flood the queue.
 PROGRESS_INTERVAL = 0.1
@@ -42,6 +43,7 @@ class WorkerReport(Message):
 
 @dataclass
 class ValidationProgress(WorkerReport):
+    generation: int
     done: int
     total: int
 
@@ -49,7 +51,7 @@ class ValidationProgress(WorkerReport):
 @dataclass
 class ValidationFinished(WorkerReport):
     generation: int
-    report: Any
+    result: FullPassResult
 
 
 @dataclass
@@ -174,10 +176,8 @@ class DataSectionBase(Container):
 
     def _refresh_after_change(self, *, select: int | None = None) -> None:
         """Re-check what changed (the session re-validates edited examples on demand) and
-        repaint everything that shows it."""
-        if self.validating:
-            # The running full pass may have read the edited example already: start it again.
-            self._start_validation()
+        repaint everything that shows it. A full pass running meanwhile goes on: its result is
+        re-based on adoption (what changed since it began is checked again)."""
         self.example_list.refresh_rows()
         self._refresh_findings()
         self._show_report()
@@ -198,6 +198,8 @@ class DataSectionBase(Container):
 
     @work(thread=True, exclusive=True, group="validate", exit_on_error=False)
     def _validate(self, shared: SharedSession, generation: int) -> None:
+        from ftui.core.editing import full_pass
+
         worker = get_current_worker()
         last = 0.0
 
@@ -207,24 +209,31 @@ class DataSectionBase(Container):
                 raise Cancelled
             if time.monotonic() - last >= PROGRESS_INTERVAL:
                 last = time.monotonic()
-                self.post_message(ValidationProgress(done, total))
+                self.post_message(ValidationProgress(generation, done, total))
 
-        # A full pass reads records by offset and swaps its results in only at the end, so it
-        # runs beside the UI without the lock; an edit made meanwhile starts another pass.
+        # The snapshot is taken under the lock; the pass reads only the snapshot (its own file
+        # descriptor included, so a save meanwhile cannot pull the records away), and its
+        # result is adopted on the UI thread, under the lock, for the version it describes.
         try:
-            report = shared.unlocked.validate_all(progress)
+            result = full_pass.run_full_pass(shared.full_pass_snapshot(), progress)
         except Cancelled:
             return
-        self.post_message(ValidationFinished(generation, report))
+        self.post_message(ValidationFinished(generation, result))
 
     @on(ValidationProgress)
     def _validation_progress(self, event: ValidationProgress) -> None:
-        if self.validating:
+        if self.validating and event.generation == self._validation_generation:
             self.pane.show_progress("checking", event.done, event.total)
 
     @on(ValidationFinished)
     def _validation_finished(self, event: ValidationFinished) -> None:
-        if event.generation != self._validation_generation or self.session is None:
+        from ftui.core.editing.checks import Adoption
+
+        session = self.session
+        if event.generation != self._validation_generation or session is None:
+            return
+        if session.adopt_full_pass(event.result) is Adoption.DISCARDED:
+            self._start_validation()  # it read a file this session no longer edits
             return
         self.validating = False
         self._refresh_findings()
@@ -242,7 +251,10 @@ class DataSectionBase(Container):
         if self.session is None:
             return
         findings: list[Finding] = self.session.findings
-        self.pane.show_findings(findings, checking=self.validating)
+        # Before a full pass is in, the findings are only those of edited examples: the pane
+        # must not present them as the file's tally.
+        checked = self.session.report is not None
+        self.pane.show_findings(findings, checking=self.validating, checked=checked)
         problems: set[int] = set()
         errors: set[int] = set()
         for finding in findings:

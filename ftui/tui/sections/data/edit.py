@@ -5,7 +5,7 @@ role, add, delete, move), undo/redo, and the validation pane's bulk fixes. Every
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any, ClassVar, cast
+from typing import TYPE_CHECKING, Any, ClassVar
 
 from textual import on, work
 from textual.worker import get_current_worker
@@ -334,10 +334,9 @@ class EditCommands(DataSectionBase):
         self, shared: SharedSession, kind: FixKind, argument: Any, version: int
     ) -> None:
         from ftui.core.editing import fixes
-        from ftui.core.editing.session import DatasetSession
 
         worker = get_current_worker()
-        reads = cast(DatasetSession, shared.for_worker(lambda: worker.is_cancelled))
+        reads = shared.for_worker(lambda: worker.is_cancelled)
         try:
             if kind == "duplicates":
                 edit = fixes.drop_exact_duplicates(reads)

@@ -6,7 +6,7 @@ from __future__ import annotations
 import time
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, ClassVar
+from typing import TYPE_CHECKING, Any, ClassVar, cast
 
 from textual import on, work
 from textual.worker import get_current_worker
@@ -15,6 +15,9 @@ from ftui.tui.keymap import command
 from ftui.tui.sections.data.base import PROGRESS_INTERVAL, DataSectionBase, WorkerReport, WorkFailed
 from ftui.tui.shared_session import SharedSession
 from ftui.tui.workspace_state import remember_dataset
+
+if TYPE_CHECKING:
+    from ftui.tui.widgets.example_list import RowSource
 
 DISK_CHECK_INTERVAL = 2.0
 
@@ -141,8 +144,9 @@ class FileCommands(DataSectionBase):
         self.path = path
         self.example_list.set_source(None)
         self.conversation.show_example(None)
-        self.pane.show_findings([])
+        self.pane.show_findings([], checked=False)
         self.pane.show_report(None)
+        self.pane.show_progress("opening", 0, 0)
         self.indexing = True
         self._post_state()
         self._load(path)
@@ -197,7 +201,9 @@ class FileCommands(DataSectionBase):
         self.session = event.session
         self.path = event.session.path
         self._show_empty(False)
-        self.example_list.set_source(event.session)
+        # RowLike declares plain attributes; RowSummary's are frozen (read-only) fields, which
+        # mypy counts as a mismatch though the list only reads them.
+        self.example_list.set_source(cast("RowSource", event.session))
         if self.screen.focused is None:
             self.focus_list()
         self.pane.show_progress("waiting for the whole file", 0, 0)
@@ -357,6 +363,10 @@ class FileCommands(DataSectionBase):
         self.notify(f"Saved {event.path}", timeout=4)
         # Positions are those of the saved file now: marks and matches start afresh.
         self.example_list.set_marks(set())
+        if self.validating:
+            # The pass in flight reads the file as it was (it holds its own descriptor), and
+            # its result would be discarded: start the one for the saved file now.
+            self._start_validation()
         self._refresh_after_change()
         if event.then is not None:
             event.then()

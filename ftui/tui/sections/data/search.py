@@ -8,7 +8,7 @@ import time
 from array import array
 from bisect import bisect_left, bisect_right
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any, ClassVar, cast
+from typing import TYPE_CHECKING, Any, ClassVar
 
 from textual import on, work
 from textual.markup import escape
@@ -160,14 +160,13 @@ class SearchCommands(DataSectionBase):
     @work(thread=True, exclusive=True, group="search", exit_on_error=False)
     def _search(self, shared: SharedSession, query: Query, generation: int) -> None:
         from ftui.core.editing.search import iter_matches
-        from ftui.core.editing.session import DatasetSession
 
         worker = get_current_worker()
         reads = shared.for_worker(lambda: worker.is_cancelled)
         batch: list[int] = []
         last = time.monotonic()
         try:
-            for position in iter_matches(cast(DatasetSession, reads), query):
+            for position in iter_matches(reads, query):
                 batch.append(position)
                 if time.monotonic() - last >= PROGRESS_INTERVAL:
                     self.post_message(SearchProgress(generation, batch, position + 1, False))
