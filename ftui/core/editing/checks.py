@@ -14,7 +14,7 @@ from enum import Enum
 from typing import TYPE_CHECKING, Any
 
 from ftui.core.editing.document import Document
-from ftui.core.editing.full_pass import FullPassResult, FullPassSnapshot
+from ftui.core.editing.full_pass import FullPassResult, FullPassSnapshot, TouchedSince
 from ftui.core.editing.row_summary import RowSummary, finding_badges, first_user_text, role_pattern
 from ftui.core.editing.session_checks import ExampleFacts, at_position, exact_key, ignore_issue
 from ftui.core.findings import Finding, Severity
@@ -48,7 +48,9 @@ class Checks:
         self.validator_error: str | None = None
         self._findings_cache: tuple[int, list[Finding]] | None = None
         self._findings_rev = 0
-        self._open_passes: weakref.WeakSet[FullPassSnapshot] = weakref.WeakSet()
+        # One per full pass whose result is not adopted yet (held weakly: a cancelled pass's
+        # goes away with it).
+        self._open_passes: weakref.WeakSet[TouchedSince] = weakref.WeakSet()
 
     # -- changes ----------------------------------------------------------------------------------
 
@@ -57,8 +59,8 @@ class Checks:
         self.rows.pop(example_id, None)
         self.facts.forget_token(example_id)
         self.stale.add(example_id)
-        for snapshot in list(self._open_passes):
-            snapshot.touched_since.add(example_id)
+        for touched in list(self._open_passes):
+            touched.ids.add(example_id)
         self._findings_rev += 1
 
     def forget_rows(self) -> None:
@@ -108,16 +110,17 @@ class Checks:
             overlay=dict(document.overlay),
             options=self.validation_options(),
         )
-        self._open_passes.add(snapshot)
+        self._open_passes.add(snapshot.touched_since)
         return snapshot
 
     def adopt(self, result: FullPassResult, version: int, binding: int) -> Adoption:
         """Take a full pass's result for the content as of now, if it can describe it."""
+        self._open_passes.discard(result.touched_since)
         if result.binding != binding:
             return Adoption.DISCARDED
         self.facts = result.facts
         self.analyser = self.analyser or result.validator
-        self.stale = set(result.touched_since)  # what changed since the snapshot: checked again
+        self.stale = set(result.touched_since.ids)  # changed since the snapshot: checked again
         self.rows.clear()
         self.report = result.report
         self._findings_rev += 1

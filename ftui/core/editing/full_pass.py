@@ -28,6 +28,17 @@ if TYPE_CHECKING:
 PROGRESS_EVERY = 2000
 
 
+class TouchedSince:
+    """The ids the session changed after a snapshot was taken. The session keeps adding to it
+    for as long as the snapshot or its result is alive (it holds it weakly): edits made while
+    the result waits to be adopted count too."""
+
+    __slots__ = ("__weakref__", "ids")
+
+    def __init__(self) -> None:
+        self.ids: set[int] = set()
+
+
 class FullPassSnapshot:
     """The content of the session as of `version`, readable from any thread. Close it (or use
     it as a context manager) to release its file descriptor."""
@@ -48,8 +59,7 @@ class FullPassSnapshot:
         self.id_of = id_of
         self.overlay = overlay
         self.options = options
-        # Ids the session changed after this snapshot; filled by the session as edits arrive.
-        self.touched_since: set[int] = set()
+        self.touched_since = TouchedSince()
 
     def close(self) -> None:
         if self.original.fd >= 0:
@@ -72,7 +82,7 @@ class FullPassResult:
     report: ValidationReport
     facts: ExampleFacts
     validator: DatasetValidator
-    touched_since: set[int] = field(default_factory=set)
+    touched_since: TouchedSince = field(default_factory=TouchedSince)
 
 
 def run_full_pass(

@@ -11,8 +11,9 @@
   and the adoption of full passes (full_pass.py) run in a worker over a snapshot;
 - `DocumentWriter` (writer.py): the format-keeping atomic save.
 
-`version` counts changes to what the session shows; it is the key a worker's result is checked
-against before it is adopted.
+`version` counts changes to what the session shows (a worker's result about rows or messages is
+checked against it); a full validation pass is keyed by the content version, which only edits
+and saves change.
 """
 
 from __future__ import annotations
@@ -78,6 +79,7 @@ class DatasetSession:
         self.journal_dir = Path(journal_dir)
         self.options = options
         self._version = 0
+        self._content_version = 0  # changes of the content only (what a full pass reads)
         self._version_lock = threading.Lock()
         self._validated_version = -1
         self._binding = 0
@@ -128,10 +130,12 @@ class DatasetSession:
     def version(self) -> int:
         return self._version
 
-    def _bump(self) -> None:
+    def _bump(self, *, content: bool = False) -> None:
         # Bumped from the UI thread (edits) and from the indexing worker: never lose one.
         with self._version_lock:
             self._version += 1
+            if content:
+                self._content_version += 1
 
     @property
     def indexing_done(self) -> bool:
@@ -272,12 +276,12 @@ class DatasetSession:
         cannot be written the edit is rolled back and JournalError says why: an edit that a
         crash could lose is never shown."""
         self._history.apply(edit)
-        self._bump()
+        self._bump(content=True)
         try:
             self._log("apply", edit_to_dict(edit))
         except OSError as exc:
             self._history.take_back()
-            self._bump()
+            self._bump(content=True)
             raise self._journal_failed(exc) from exc
         self._history.forget_redo()
 
@@ -287,7 +291,7 @@ class DatasetSession:
             return None
         self._log_or_raise("undo")
         edit = self._history.undo()
-        self._bump()
+        self._bump(content=True)
         return edit
 
     def redo(self) -> Edit | None:
@@ -296,7 +300,7 @@ class DatasetSession:
             return None
         self._log_or_raise("redo")
         edit = self._history.redo()
-        self._bump()
+        self._bump(content=True)
         return edit
 
     def _touched(self, example_id: int) -> None:
@@ -384,7 +388,8 @@ class DatasetSession:
     @property
     def report_is_current(self) -> bool:
         """Whether nothing changed since `report` was made (its totals describe the content)."""
-        return self._checks.report is not None and self._validated_version == self.version
+        checks = self._checks
+        return checks.report is not None and self._validated_version == self._content_version
 
     @property
     def findings(self) -> list[Finding]:
@@ -410,7 +415,7 @@ class DatasetSession:
         """The content as of this `version`, for `run_full_pass` in a worker thread. Indexes
         the rest of the file first. Take it under the session's lock; close it if unused."""
         self.ensure_indexed()
-        return self._checks.snapshot(self.version, self._binding)
+        return self._checks.snapshot(self._content_version, self._binding)
 
     def adopt_full_pass(self, result: FullPassResult) -> Adoption:
         """Take a full pass's result (under the session's lock, on the thread that edits).
@@ -419,11 +424,12 @@ class DatasetSession:
         edits arrived since the snapshot; the examples they touched are re-checked, and the
         report's totals are those of the snapshot (`report_is_current` is False). DISCARDED:
         computed for another file (saved or reopened since); nothing changes: run another."""
-        outcome = self._checks.adopt(result, self.version, self._binding)
+        outcome = self._checks.adopt(result, self._content_version, self._binding)
         if outcome is Adoption.DISCARDED:
             return outcome
-        self._bump()
-        self._validated_version = self.version if outcome is Adoption.CURRENT else -1
+        self._bump()  # what the rows show changed, not the content
+        current = outcome is Adoption.CURRENT
+        self._validated_version = self._content_version if current else -1
         return outcome
 
     def validate_all(self, progress: Callable[[int, int], None] | None = None) -> ValidationReport:
@@ -500,4 +506,4 @@ class DatasetSession:
         self._document.adopt_index(index)
         self._history.clear()
         self._pending = None
-        self._bump()
+        self._bump(content=True)
