@@ -180,7 +180,10 @@ class SharedSession:
             return self.unlocked.findings_for(pos)
 
     def full_pass_snapshot(self) -> FullPassSnapshot:
-        """The content as of now, for a full pass in the calling worker (indexes first)."""
+        """The content as of now, for a full pass in the calling worker. The rest of the file
+        is indexed first without the lock (indexing is safe beside the UI), so a pass asked for
+        while a big file is still being indexed does not freeze the list meanwhile."""
+        self.unlocked.ensure_indexed()
         with self.lock:
             return self.unlocked.full_pass_snapshot()
 

@@ -7,6 +7,7 @@ from __future__ import annotations
 import queue
 import random
 import threading
+import time
 from pathlib import Path
 
 from ftui.core.dataset.demo import create_demo_workspace
@@ -131,3 +132,23 @@ def test_results_are_adopted_for_their_version_while_edits_arrive(tmp_path: Path
         assert current is not edited  # a re-based report never claims to be current
         assert shown == expected, f"round {round_number}: shows {shown}, should be {expected}"
     assert any(expected for *_, expected in outcomes)  # the check had something to find
+
+
+def test_a_pass_asked_for_during_indexing_indexes_without_the_lock(tmp_path: Path) -> None:
+    path = tmp_path / "big.jsonl"
+    line = (
+        b'{"messages": [{"role": "user", "content": "q"}, {"role": "assistant", "content": "a"}]}'
+    )
+    path.write_bytes(b"\n".join([line] * 25_000) + b"\n")
+    session = DatasetSession.open(path, journal_dir=tmp_path / "j")
+    shared = SharedSession(session)
+    snapshots: list[object] = []
+    worker = threading.Thread(target=lambda: snapshots.append(shared.full_pass_snapshot()))
+    with shared.lock:  # the UI thread is painting: the worker indexes meanwhile
+        worker.start()
+        deadline = time.monotonic() + WAIT
+        while not session.indexing_done and time.monotonic() < deadline:
+            time.sleep(0.01)
+        assert session.indexing_done and not snapshots  # indexed; the snapshot waits its turn
+    worker.join(WAIT)
+    assert len(snapshots) == 1 and len(session) == 25_000
