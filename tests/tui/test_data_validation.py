@@ -80,7 +80,7 @@ async def test_save_during_the_first_validation_is_safe_and_shows_no_false_tally
         await app.workers.wait_for_complete([w for w in app.workers if w.group == "save"])
         await pilot.pause(0)
         session = data.session
-        assert session is not None and not session.dirty and not data._saving
+        assert session is not None and not session.dirty and not data.saving
         # A pass on the saved file has begun (held before its first report): the pane shows
         # what the save left it showing.
         assert await asyncio.to_thread(gated.reached[1].wait, WAIT)
