@@ -96,3 +96,32 @@ async def test_save_during_the_first_validation_is_safe_and_shows_no_false_tally
         assert len(gated.files) == 2 and gated.files[0] != gated.files[1]  # then the saved file
         problems = [n.message for n in app._notifications if n.severity == "error"]
         assert problems == []
+
+
+async def test_edits_during_a_pass_are_in_the_findings_it_leaves(
+    app_factory: Any, demo_path: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    gated = GatedPasses()
+    gated.reached.pop()  # hold only the first pass
+    monkeypatch.setattr(full_pass, "run_full_pass", gated)
+    app = app_factory(demo_path)
+    async with app.run_test(size=SIZE) as pilot:
+        assert await asyncio.to_thread(gated.reached[0].wait, WAIT)
+        data = data_section(app)
+        await press(pilot, "D")  # delete example 1 on the UI thread while the pass is held
+        await press(pilot, "i", "escape")  # and insert an empty one: two errors
+        gated.release.set()
+        await settle(pilot)
+        session = data.session
+        assert session is not None and not data.validating and len(gated.files) == 1
+        assert not session.report_is_current  # re-based: its totals are the snapshot's
+        # Per-example errors: what the pass found, moved by the delete, plus the inserted one.
+        shown = sorted(f.example for f in session.findings if f.code == "missing_content")
+        saved = tmp_path / "now.jsonl"
+        session.export(range(len(session)), saved)
+        with DatasetSession.open(
+            saved, journal_dir=tmp_path / "oracle", options=ValidationOptions(workers=1)
+        ) as fresh:
+            fresh.validate_all()
+            expected = sorted(f.example for f in fresh.findings if f.code == "missing_content")
+        assert shown == expected and 1 in shown  # the inserted example, at position 1
