@@ -9,13 +9,13 @@ from typing import TYPE_CHECKING
 from ftui.core.editing.edits import Compound, DeleteExamples, InsertMessage
 
 if TYPE_CHECKING:
-    from ftui.core.editing.session import DatasetSession
+    from ftui.core.editing.reading import ExampleReader
 
 Progress = Callable[[int, int], None]
 
 
 def drop_exact_duplicates(
-    session: DatasetSession, progress: Progress | None = None
+    session: ExampleReader, progress: Progress | None = None
 ) -> Compound | None:
     """Delete every example whose content equals an earlier one's (the first is kept)."""
     session.ensure_indexed()
@@ -40,7 +40,7 @@ def drop_exact_duplicates(
 
 
 def drop_over_token_limit(
-    session: DatasetSession, limit: int | None = None, progress: Progress | None = None
+    session: ExampleReader, limit: int | None = None, progress: Progress | None = None
 ) -> Compound | None:
     """Delete the examples longer than `limit` tokens (default: the target model's limit)."""
     session.ensure_indexed()
@@ -59,7 +59,7 @@ def drop_over_token_limit(
 
 
 def add_system_prompt(
-    session: DatasetSession, text: str, progress: Progress | None = None
+    session: ExampleReader, text: str, progress: Progress | None = None
 ) -> Compound | None:
     """Put a system message holding `text` first in every example that has none."""
     if not text.strip():

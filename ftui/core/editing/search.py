@@ -18,7 +18,7 @@ from ftui.core.dataset.text import json_text
 from ftui.core.editing.row_summary import content_text
 
 if TYPE_CHECKING:
-    from ftui.core.editing.session import DatasetSession
+    from ftui.core.editing.reading import ExampleReader
 
 # Characters JSON may write escaped: a needle holding one can't be looked for in raw bytes.
 _ESCAPABLE = frozenset('"\\/') | frozenset(chr(c) for c in range(0x20)) | {"\x7f"}
@@ -107,13 +107,13 @@ def message_text(message: Any) -> str:
     return text
 
 
-def matches(session: DatasetSession, pos: int, query: Query) -> bool:
+def matches(session: ExampleReader, pos: int, query: Query) -> bool:
     """Whether the example at `pos` satisfies `query` (see iter_matches for streaming)."""
     return _Matcher(session, query).check(pos)
 
 
 def iter_matches(
-    session: DatasetSession, query: Query, start: int = 0, *, reverse: bool = False
+    session: ExampleReader, query: Query, start: int = 0, *, reverse: bool = False
 ) -> Iterator[int]:
     """Positions of the examples matching `query`, from `start` on (or down from it when
     `reverse`), in order. Raises ValueError at once for an invalid regex."""
@@ -123,7 +123,7 @@ def iter_matches(
     return _walk(session, matcher, positions)
 
 
-def _walk(session: DatasetSession, matcher: _Matcher, positions: range) -> Iterator[int]:
+def _walk(session: ExampleReader, matcher: _Matcher, positions: range) -> Iterator[int]:
     for pos in positions:
         if pos >= len(session):  # the dataset shrank under a running search
             return
@@ -131,12 +131,12 @@ def _walk(session: DatasetSession, matcher: _Matcher, positions: range) -> Itera
             yield pos
 
 
-def count_matches(session: DatasetSession, query: Query) -> int:
+def count_matches(session: ExampleReader, query: Query) -> int:
     return sum(1 for _ in iter_matches(session, query))
 
 
 class _Matcher:
-    def __init__(self, session: DatasetSession, query: Query) -> None:
+    def __init__(self, session: ExampleReader, query: Query) -> None:
         self.session = session
         self.query = query
         self.text = query.text_matcher()  # raises ValueError first, before any work

@@ -164,6 +164,8 @@ class ValidationPane(Container):
         self.counts: Counter[str] = Counter()
         self._report: Any = None
         self._checking = False
+        self._checked = True
+        self._progress = "checking…"
 
     def compose(self) -> ComposeResult:
         with Horizontal(id="validation-body"):
@@ -185,11 +187,16 @@ class ValidationPane(Container):
 
     def show_progress(self, label: str, done: int, total: int) -> None:
         percent = f" {done * 100 // total}%" if total else ""
-        self.border_title = f"Validation · {label}{percent}"
+        self._progress = f"{label}{percent}"
+        self.border_title = f"Validation · {self._progress}"
 
-    def show_findings(self, findings: Sequence[Finding], *, checking: bool = False) -> None:
-        """Regroup the tree (keeps open groups open)."""
+    def show_findings(
+        self, findings: Sequence[Finding], *, checking: bool = False, checked: bool = True
+    ) -> None:
+        """Regroup the tree (keeps open groups open). `checked=False`: no full pass is in yet,
+        so the title shows progress, not counts that would read as the file's tally."""
         self._checking = checking
+        self._checked = checked
         tree = self.findings_tree
         expanded = {node.data for node in tree.root.children if node.is_expanded}
         cursor = tree.cursor_node.data if tree.cursor_node is not None else None
@@ -221,13 +228,16 @@ class ValidationPane(Container):
             if code in expanded:
                 node.expand()
         if not by_code:
-            empty = "Checking…" if checking else "No findings."
+            empty = "Checking…" if checking else "No findings." if checked else "Not checked yet."
             tree.root.add_leaf(Text(empty, style="dim"), data=None)
         if cursor_line is not None:
             tree.move_cursor(cursor_line)
         self._show_title()
 
     def _show_title(self) -> None:
+        if not self._checked:
+            self.border_title = f"Validation · {self._progress}"
+            return
         parts = [
             f"{self.counts.get(name, 0):,} {name}{'s' if self.counts.get(name, 0) != 1 else ''}"
             for name in ("error", "warning")

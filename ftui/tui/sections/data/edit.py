@@ -1,17 +1,24 @@
-"""The Data section's editing commands: examples (insert, duplicate, delete, move), messages (edit,
-role, add, delete, move), undo/redo, and the validation pane's bulk fixes. Every change is one
-`Edit` given to `_apply`, so each is journaled, undoable and re-checked at once."""
+"""The Data section's editing: examples (insert, duplicate, delete, move), messages (edit, role,
+add, delete, move), undo/redo, and the validation pane's bulk fixes. Every change is one `Edit`
+given to `apply`, so each is journaled and undoable, and reported as `ExampleEdited` for the
+section to re-check and repaint."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any, ClassVar, cast
+from functools import partial
+from typing import TYPE_CHECKING, Any
 
-from textual import on, work
 from textual.worker import get_current_worker
 
-from ftui.tui.keymap import command
-from ftui.tui.sections.data.base import DataSectionBase, WorkerReport, WorkFailed, is_structural
+from ftui.tui.sections.data.part import (
+    DataPart,
+    ExampleEdited,
+    ShowExample,
+    WorkerReport,
+    WorkFailed,
+    is_structural,
+)
 from ftui.tui.shared_session import Cancelled, SharedSession
 from ftui.tui.widgets.conversation_view import ConversationView
 from ftui.tui.widgets.validation_pane import FixKind, ValidationPane
@@ -70,98 +77,92 @@ def positive_int_check(answer: str) -> str | None:
     return None if value > 0 else "The limit must be above 0."
 
 
-class EditCommands(DataSectionBase):
-    BINDINGS: ClassVar = [
-        command("u,ctrl+z", "undo", "Undo", "Undo the last edit.", show=True),
-        command("U,ctrl+y", "redo", "Redo", "Redo the last undone edit."),
-        command(
-            "i", "insert_example", "New example", "Insert an empty example after the current one."
-        ),
-        command(
-            "y", "duplicate_example", "Duplicate", "Insert a copy of the current example after it."
-        ),
-        command(
-            "D",
-            "delete_examples",
-            "Delete",
-            "Delete the marked examples, or the current one (undo brings them back).",
-            show=True,
-        ),
-        command("K", "move_example(-1)", "Move up", "Move the current example up one place."),
-        command("J", "move_example(1)", "Move down", "Move the current example down one place."),
-    ]
+class DatasetEditing(DataPart):
+    """Turns what the user asked for into edits, applies them, and says so (`ExampleEdited`)."""
+
+    def apply(self, edit: Edit, *, select: int | None = None) -> bool:
+        """Apply an edit and report it. False if it was refused (the user is told why)."""
+        from ftui.core.editing.edits import EditError
+
+        section = self.section
+        if self.session is None:
+            return False
+        if section.saving:
+            section.notify("Saving: edit again in a moment.", severity="warning")
+            return False
+        try:
+            self.session.apply(edit)
+        except EditError as exc:
+            section.notify(str(exc), severity="error", timeout=10)
+            return False
+        self.post(ExampleEdited(select))
+        return True
 
     # -- the structural edits keep marks on the same examples -------------------------------------
 
-    def _apply_structural(self, edit: Edit, *, cursor: int | None = None) -> bool:
-        example_list = self.example_list
+    def apply_structural(self, edit: Edit, *, cursor: int | None = None) -> bool:
+        example_list = self.section.example_list
         marks = remap_marks(example_list.marks, edit)
-        if not self._apply(edit):
+        if not self.apply(edit):
             return False
         example_list.set_marks(marks)
         if cursor is not None:
-            self._clear_filter_for(cursor)
-            example_list.go_to_position(cursor)
+            self.post(ShowExample(cursor))  # after the list has the new rows
         return True
 
     # -- undo / redo ------------------------------------------------------------------------------
 
-    def action_undo(self) -> None:
-        self._undo_redo(undo=True)
-
-    def action_redo(self) -> None:
-        self._undo_redo(undo=False)
-
-    def _undo_redo(self, *, undo: bool) -> None:
+    def undo_redo(self, *, undo: bool) -> None:
         session = self.session
-        if session is None or self._saving:
+        if session is None or self.section.saving:
             return
         edit = session.undo() if undo else session.redo()
         if edit is None:
-            self.notify("Nothing to undo." if undo else "Nothing to redo.", timeout=3)
+            self.section.notify("Nothing to undo." if undo else "Nothing to redo.", timeout=3)
             return
-        self.notify(f"{'Undid' if undo else 'Redid'}: {edit.describe()}", timeout=3)
+        self.section.notify(f"{'Undid' if undo else 'Redid'}: {edit.describe()}", timeout=3)
         if is_structural(edit):
-            self.example_list.set_marks(set())  # which marks moved where is not worth guessing
-        self._refresh_after_change()
+            # Which marks moved where is not worth guessing.
+            self.section.example_list.set_marks(set())
+        self.post(ExampleEdited())
         self._follow(edit)
 
     def _follow(self, edit: Edit) -> None:
         """Put the cursor on the example an edit was about."""
         target = getattr(edit, "example", getattr(edit, "position", getattr(edit, "at", None)))
         if isinstance(target, int) and self.session is not None and len(self.session):
-            self._jump_to(min(target, len(self.session) - 1))
+            self.post(ShowExample(min(target, len(self.session) - 1)))
 
     # -- examples ---------------------------------------------------------------------------------
 
     def _current(self) -> int | None:
-        position = self.example_list.position
+        position = self.section.example_list.position
         if position is None:
-            self.notify("There is no example here.", severity="warning")
+            self.section.notify("There is no example here.", severity="warning")
         return position
 
-    def action_insert_example(self) -> None:
+    def insert_example(self) -> None:
         from ftui.core.dataset.formats import from_chat
         from ftui.core.editing.edits import InsertExample
 
         if self.session is None:
             return
-        position = self.example_list.position
+        position = self.section.example_list.position
         at = 0 if position is None else position + 1
         chat = {"messages": [{"role": "user", "content": ""}, {"role": "assistant", "content": ""}]}
         record, _dropped = from_chat(chat, self.session.format)
-        if self._apply_structural(InsertExample(at, record), cursor=at):
-            self.conversation.focus()
-            self.notify("New example added: enter edits the selected message.", timeout=4)
+        if self.apply_structural(InsertExample(at, record), cursor=at):
+            self.section.conversation.focus()
+            self.section.notify("New example added: enter edits the selected message.", timeout=4)
 
-    def action_duplicate_example(self) -> None:
+    def duplicate_example(self) -> None:
         from ftui.core.editing.edits import DuplicateExample
 
         position = self._current()
         if position is not None:
-            self._apply_structural(DuplicateExample(position), cursor=position + 1)
+            self.apply_structural(DuplicateExample(position), cursor=position + 1)
 
-    def action_move_example(self, delta: int) -> None:
+    def move_example(self, delta: int) -> None:
         from ftui.core.editing.edits import MoveExample
 
         position = self._current()
@@ -169,24 +170,25 @@ class EditCommands(DataSectionBase):
             return
         target = position + delta
         if 0 <= target < len(self.session):
-            self._apply_structural(MoveExample(position, target), cursor=target)
+            self.apply_structural(MoveExample(position, target), cursor=target)
 
-    def action_delete_examples(self) -> None:
+    def delete_examples(self) -> None:
         from ftui.core.editing.edits import DeleteExamples
         from ftui.tui.screens.confirm import CANCEL, Choice, ConfirmScreen
 
-        marks = sorted(self.example_list.marks)
+        section = self.section
+        marks = sorted(section.example_list.marks)
         if not marks:
             position = self._current()
             if position is not None:
-                self._apply_structural(DeleteExamples([position]))
+                self.apply_structural(DeleteExamples([position]))
             return
 
         def decided(choice: str | None) -> None:
-            if choice == "delete" and self._apply_structural(DeleteExamples(marks)):
-                self.notify(f"Deleted {len(marks):,} examples (u undoes it).")
+            if choice == "delete" and self.apply_structural(DeleteExamples(marks)):
+                section.notify(f"Deleted {len(marks):,} examples (u undoes it).")
 
-        self.app.push_screen(
+        section.app.push_screen(
             ConfirmScreen(
                 "Delete the marked examples?",
                 f"{len(marks):,} marked examples will be deleted (u brings them back).",
@@ -197,8 +199,7 @@ class EditCommands(DataSectionBase):
 
     # -- messages, asked for by the conversation view ---------------------------------------------
 
-    @on(ConversationView.MessageActionRequested)
-    def _message_action(self, event: ConversationView.MessageActionRequested) -> None:
+    def message_action(self, event: ConversationView.MessageActionRequested) -> None:
         from ftui.core.editing.edits import DeleteMessage, MoveMessage
 
         session = self.session
@@ -217,11 +218,11 @@ class EditCommands(DataSectionBase):
         elif event.action == "role":
             self._change_role(position, index, message)
         elif event.action == "delete":
-            self._apply(DeleteMessage(position, index), select=max(0, index - 1))
+            self.apply(DeleteMessage(position, index), select=max(0, index - 1))
         elif event.action in ("move_up", "move_down"):
             target = index + (-1 if event.action == "move_up" else 1)
             if 0 <= target < len(messages):
-                self._apply(MoveMessage(position, index, target), select=target)
+                self.apply(MoveMessage(position, index, target), select=target)
 
     def _edit_message(self, position: int, index: int, message: dict[str, Any]) -> None:
         from ftui.core.editing.edits import ReplaceMessage, SetContent
@@ -236,14 +237,14 @@ class EditCommands(DataSectionBase):
                 return
             if mode == "text":
                 if result != message.get("content"):
-                    self._apply(SetContent(position, index, result), select=index)
+                    self.apply(SetContent(position, index, result), select=index)
             elif mode == "json":
                 changed = {**message, "content": result}
-                self._apply(ReplaceMessage(position, index, changed), select=index)
+                self.apply(ReplaceMessage(position, index, changed), select=index)
             elif result != message:
-                self._apply(ReplaceMessage(position, index, result), select=index)
+                self.apply(ReplaceMessage(position, index, result), select=index)
 
-        self.app.push_screen(EditMessageScreen(title, text, mode=mode), edited)
+        self.section.app.push_screen(EditMessageScreen(title, text, mode=mode), edited)
 
     def _change_role(self, position: int, index: int, message: dict[str, Any]) -> None:
         from ftui.core.editing.edits import SetRole
@@ -253,11 +254,11 @@ class EditCommands(DataSectionBase):
 
         def chosen(role: str | None) -> None:
             if role is not None and role != current:
-                self._apply(SetRole(position, index, role), select=index)
+                self.apply(SetRole(position, index, role), select=index)
 
         title = f"Role of message {index + 1} (now {current or 'none'})"
         screen = RoleScreen(title, current if isinstance(current, str) else None)
-        self.app.push_screen(screen, chosen)
+        self.section.app.push_screen(screen, chosen)
 
     def _insert_message(self, position: int, at: int, before: dict[str, Any] | None) -> None:
         from ftui.core.editing.edits import InsertMessage
@@ -273,17 +274,18 @@ class EditCommands(DataSectionBase):
             def with_text(text: Any) -> None:
                 if text is not None:
                     message = {"role": role, "content": text}
-                    self._apply(InsertMessage(position, at, message), select=at)
+                    self.apply(InsertMessage(position, at, message), select=at)
 
             title = f"New {role} message {at + 1} in example {position + 1}"
-            self.app.push_screen(EditMessageScreen(title, ""), with_text)
+            self.section.app.push_screen(EditMessageScreen(title, ""), with_text)
 
-        self.app.push_screen(RoleScreen(f"Role of the new message {at + 1}", default), with_role)
+        self.section.app.push_screen(
+            RoleScreen(f"Role of the new message {at + 1}", default), with_role
+        )
 
     # -- bulk fixes, asked for by the validation pane ---------------------------------------------
 
-    @on(ValidationPane.FixRequested)
-    def _fix_requested(self, event: ValidationPane.FixRequested) -> None:
+    def fix_requested(self, event: ValidationPane.FixRequested) -> None:
         from ftui.tui.screens.prompt import PromptScreen
 
         session = self.session
@@ -298,7 +300,7 @@ class EditCommands(DataSectionBase):
                     limit = int(answer.replace(",", "").replace("_", ""))
                     self._compute_fix(session, "token_limit", limit)
 
-            self.app.push_screen(
+            self.section.app.push_screen(
                 PromptScreen(
                     "Drop examples over a token limit",
                     "Examples with more tokens than this are deleted (one undo step). "
@@ -314,7 +316,7 @@ class EditCommands(DataSectionBase):
                 if answer:
                     self._compute_fix(session, "system_prompt", answer)
 
-            self.app.push_screen(
+            self.section.app.push_screen(
                 PromptScreen(
                     "Add a system prompt",
                     "This system message goes first in every example that has none "
@@ -326,18 +328,17 @@ class EditCommands(DataSectionBase):
             )
 
     def _compute_fix(self, session: SharedSession, kind: FixKind, argument: Any) -> None:
-        self.notify("Working out the fix…", timeout=2)
-        self._fix_worker(session, kind, argument, session.version)
+        self.section.notify("Working out the fix…", timeout=2)
+        work = partial(self._fix_worker, session, kind, argument, session.version)
+        self.run_thread(work, "fix")
 
-    @work(thread=True, exclusive=True, group="fix", exit_on_error=False)
     def _fix_worker(
         self, shared: SharedSession, kind: FixKind, argument: Any, version: int
     ) -> None:
         from ftui.core.editing import fixes
-        from ftui.core.editing.session import DatasetSession
 
         worker = get_current_worker()
-        reads = cast(DatasetSession, shared.for_worker(lambda: worker.is_cancelled))
+        reads = shared.for_worker(lambda: worker.is_cancelled)
         try:
             if kind == "duplicates":
                 edit = fixes.drop_exact_duplicates(reads)
@@ -348,24 +349,24 @@ class EditCommands(DataSectionBase):
         except Cancelled:
             return
         except ValueError as exc:
-            self.post_message(WorkFailed("apply the fix", str(exc)))
+            self.post(WorkFailed("apply the fix", str(exc)))
             return
-        self.post_message(FixComputed(kind, version, edit))
+        self.post(FixComputed(kind, version, edit))
 
-    @on(FixComputed)
-    def _fix_computed(self, event: FixComputed) -> None:
+    def fix_computed(self, event: FixComputed) -> None:
+        section = self.section
         if self.session is None:
             return
         if event.version != self.session.version:
-            self.notify(
+            section.notify(
                 "The dataset changed while the fix was worked out: run it again.",
                 severity="warning",
             )
             return
         if event.edit is None:
-            self.notify("Nothing to fix.", timeout=4)
+            section.notify("Nothing to fix.", timeout=4)
             return
         if is_structural(event.edit):
-            self.example_list.set_marks(set())
-        if self._apply(event.edit):
-            self.notify(f"Done: {event.edit.describe()} (u undoes it).", timeout=6)
+            section.example_list.set_marks(set())
+        if self.apply(event.edit):
+            section.notify(f"Done: {event.edit.describe()} (u undoes it).", timeout=6)

@@ -1,20 +1,28 @@
-"""The Data section's file commands: open (index, restore), save, save as, export, and noticing a
-file changed on disk by another program."""
+"""The Data section's files: open (index, restore), save, save as, export, and noticing a file
+changed on disk by another program. Each runs in a thread worker that reports what it did."""
 
 from __future__ import annotations
 
 import time
 from dataclasses import dataclass
+from functools import partial
 from pathlib import Path
-from typing import Any, ClassVar
+from typing import TYPE_CHECKING, Any
 
-from textual import on, work
 from textual.worker import get_current_worker
 
-from ftui.tui.keymap import command
-from ftui.tui.sections.data.base import PROGRESS_INTERVAL, DataSectionBase, WorkerReport, WorkFailed
+from ftui.tui.sections.data.part import (
+    PROGRESS_INTERVAL,
+    DataPart,
+    ExampleEdited,
+    WorkerReport,
+    WorkFailed,
+)
 from ftui.tui.shared_session import SharedSession
 from ftui.tui.workspace_state import remember_dataset
+
+if TYPE_CHECKING:
+    from ftui.config import Config
 
 DISK_CHECK_INTERVAL = 2.0
 
@@ -56,6 +64,13 @@ class DiskChanged(WorkerReport):
     change: str | None
 
 
+@dataclass
+class DatasetReady(WorkerReport):
+    """Indexed, and any edits left by a crash restored or set aside: time to validate."""
+
+    session: SharedSession
+
+
 def existing_file_check(answer: str) -> str | None:
     path = Path(answer).expanduser()
     if not answer:
@@ -80,26 +95,23 @@ def new_file_check(answer: str) -> str | None:
     return None
 
 
-class FileCommands(DataSectionBase):
-    BINDINGS: ClassVar = [
-        command(
-            "ctrl+s",
-            "save",
-            "Save",
-            "Write the edits to the file (atomically, in its own format).",
-            show=True,
-        ),
-        command("x", "export", "Export marked", "Write the marked examples to a new file."),
-        command("o", "open", "Open", "Open another dataset file."),
-    ]
+class DatasetFiles(DataPart):
+    """Opens, indexes, saves and exports the dataset, and watches the file on disk."""
 
-    def __init__(self, *args: Any, **kwargs: Any) -> None:
-        super().__init__(*args, **kwargs)
-        self._known_disk_change: str | None = None
-        self._painted_version = -1
+    saving = False
+    _known_disk_change: str | None = None
+    _painted_version = -1
 
-    def _start_disk_checks(self) -> None:
-        self.set_interval(DISK_CHECK_INTERVAL, self._check_disk)
+    def __init__(self, section: Any, config: Config, fmt: str | None) -> None:
+        super().__init__(section)
+        self.config = config
+        self.fmt = fmt
+
+    def start_disk_checks(self) -> None:
+        self.section.set_interval(DISK_CHECK_INTERVAL, self.check_disk)
+
+    def forget(self) -> None:
+        self._known_disk_change = None
 
     # -- opening ----------------------------------------------------------------------------------
 
@@ -109,17 +121,17 @@ class FileCommands(DataSectionBase):
 
         path = Path(path).expanduser()
         if self.session is None or not self.session.dirty:
-            self._start_open(path)
+            self.section.start_open(path)
             return
 
         def decided(choice: str | None) -> None:
             if choice == "save":
-                self.save_then(lambda: self._start_open(path))
+                self.save_then(lambda: self.section.start_open(path))
             elif choice == "discard":
                 self.discard_unsaved()
-                self._start_open(path)
+                self.section.start_open(path)
 
-        self.app.push_screen(
+        self.section.app.push_screen(
             ConfirmScreen(
                 "Unsaved edits",
                 f"{self.unsaved_summary()}\n\nSave them before opening {path.name}?",
@@ -132,22 +144,16 @@ class FileCommands(DataSectionBase):
             decided,
         )
 
-    def _forget_dataset(self) -> None:
-        super()._forget_dataset()
-        self._known_disk_change = None
+    def unsaved_summary(self) -> str:
+        if self.session is None:
+            return ""
+        name = self.session.path.name
+        label = self.session.undo_label
+        return f"{name} has unsaved edits" + (f" (the last: {label})." if label else ".")
 
-    def _start_open(self, path: Path) -> None:
-        self._forget_dataset()
-        self.path = path
-        self.example_list.set_source(None)
-        self.conversation.show_example(None)
-        self.pane.show_findings([])
-        self.pane.show_report(None)
-        self.indexing = True
-        self._post_state()
-        self._load(path)
+    def load(self, path: Path) -> None:
+        self.run_thread(partial(self._load, path), "dataset")
 
-    @work(thread=True, exclusive=True, group="dataset", exit_on_error=False)
     def _load(self, path: Path) -> None:
         from ftui.core.dataset.reader import DatasetError
         from ftui.core.editing.session import DatasetSession
@@ -155,10 +161,10 @@ class FileCommands(DataSectionBase):
         worker = get_current_worker()
         try:
             session = DatasetSession.open(
-                path, fmt=self._fmt, journal_dir=self.config.home / "journals"
+                path, fmt=self.fmt, journal_dir=self.config.home / "journals"
             )
         except (DatasetError, OSError, ValueError) as exc:
-            self.post_message(OpenFailed(path, str(exc)))
+            self.post(OpenFailed(path, str(exc)))
             return
         remember_dataset(self.config, session.path)
         shared = SharedSession(session)
@@ -171,52 +177,28 @@ class FileCommands(DataSectionBase):
             if not opened:
                 # The session loads its tokenizer after this first chunk, in this thread; rows
                 # show without token counts until the next IndexProgress.
-                self.post_message(SessionOpened(shared, count))
+                self.post(SessionOpened(shared, count))
                 opened, last = True, time.monotonic()
             elif time.monotonic() - last >= PROGRESS_INTERVAL:
-                self.post_message(IndexProgress(shared, count, done=False))
+                self.post(IndexProgress(shared, count, done=False))
                 last = time.monotonic()
         if not opened:
-            self.post_message(SessionOpened(shared, len(session)))
-        self.post_message(IndexProgress(shared, len(session), done=True))
+            self.post(SessionOpened(shared, len(session)))
+        self.post(IndexProgress(shared, len(session), done=True))
         # Not on the UI thread at the first code block: the highlighter's imports.
         from ftui.tui.widgets.message_render import warm_up
 
         warm_up()
 
-    @on(OpenFailed)
-    def _open_failed(self, event: OpenFailed) -> None:
-        self.indexing = False
-        self.path = None
-        self._show_empty(True)
-        self._post_state()
-        self.notify(f"Cannot open {event.path}: {event.error}", severity="error", timeout=15)
-
-    @on(SessionOpened)
-    def _session_opened(self, event: SessionOpened) -> None:
-        self.session = event.session
-        self.path = event.session.path
-        self._show_empty(False)
-        self.example_list.set_source(event.session)
-        if self.screen.focused is None:
-            self.focus_list()
-        self.pane.show_progress("waiting for the whole file", 0, 0)
-        self._post_state()
-
-    @on(IndexProgress)
-    def _index_progress(self, event: IndexProgress) -> None:
-        if event.session is not self.session:
-            return
-        self.indexing = not event.done
-        # Rows already painted change only when the session does (e.g. token counts arrive).
+    def index_progress(self, event: IndexProgress) -> bool:
+        """Whether the rows already painted must be painted again (the session changed)."""
         version = event.session.version
-        self.example_list.refresh_rows(repaint=version != self._painted_version or event.done)
+        repaint = version != self._painted_version or event.done
         self._painted_version = version
-        self._post_state(bindings=event.done)
-        if event.done:
-            self._indexing_done()
+        return repaint
 
-    def _indexing_done(self) -> None:
+    def indexing_done(self) -> None:
+        """Offer the edits a crash left, then report the dataset ready."""
         from ftui.tui.screens.restore import restore_screen
 
         session = self.session
@@ -224,55 +206,56 @@ class FileCommands(DataSectionBase):
             return
         pending = session.pending_journal()
         if pending is None:
-            self._start_validation()
+            self.post(DatasetReady(session))
             return
 
         def decided(choice: str | None) -> None:
             if self.session is not session:
                 return
             if choice == "restore":
-                self._restore_journal()
+                self._restore_journal(session)
             elif choice == "discard":
                 session.discard_journal()
-                self.notify("The unsaved edits were set aside; the file is as it is on disk.")
-            self._start_validation()
+                self.section.notify(
+                    "The unsaved edits were set aside; the file is as it is on disk."
+                )
+            self.post(DatasetReady(session))
 
-        self.app.push_screen(restore_screen(session.path, pending), decided)
+        self.section.app.push_screen(restore_screen(session.path, pending), decided)
 
-    def _restore_journal(self) -> None:
+    def _restore_journal(self, session: SharedSession) -> None:
         from ftui.core.editing.journal import JournalError
 
-        assert self.session is not None
         try:
-            count = self.session.restore_journal()
+            count = session.restore_journal()
         except JournalError as exc:
-            self.notify(str(exc), severity="error", timeout=15)
+            self.section.notify(str(exc), severity="error", timeout=15)
             return
-        self.notify(f"Restored {count} unsaved edit{'s' if count != 1 else ''}: ctrl+s saves them.")
-        self.example_list.set_marks(set())
-        self._refresh_after_change()
+        self.section.notify(
+            f"Restored {count} unsaved edit{'s' if count != 1 else ''}: ctrl+s saves them."
+        )
+        self.section.example_list.set_marks(set())
+        self.post(ExampleEdited())
 
-    def action_open(self) -> None:
+    def ask_open(self) -> None:
         from ftui.tui.screens.prompt import PromptScreen
 
         def chosen(answer: str | None) -> None:
             if answer:
                 self.request_open(Path(answer).expanduser())
 
-        self.app.push_screen(
+        path = self.section.path
+        self.section.app.push_screen(
             PromptScreen(
                 "Open a dataset",
                 "Path of an OpenAI chat JSONL, Alpaca or ShareGPT JSON/JSONL file:",
-                value=str(self.path.parent) + "/" if self.path is not None else "",
+                value=str(path.parent) + "/" if path is not None else "",
                 check=existing_file_check,
             ),
             chosen,
         )
 
     # -- saving -----------------------------------------------------------------------------------
-
-    def action_save(self) -> None:
-        self.save_then(None)
 
     def save_then(self, then: Any) -> None:
         """Save (asking first if the file changed on disk), then call `then` on success."""
@@ -282,7 +265,7 @@ class FileCommands(DataSectionBase):
         if session is None:
             return
         if not session.dirty:
-            self.notify("No unsaved edits.", timeout=3)
+            self.section.notify("No unsaved edits.", timeout=3)
             if then is not None:
                 then()
             return
@@ -297,7 +280,7 @@ class FileCommands(DataSectionBase):
             elif choice == "save_as":
                 self._save_as(session, then)
 
-        self.app.push_screen(
+        self.section.app.push_screen(
             ConfirmScreen(
                 "The file changed on disk",
                 f"{session.path} was changed by another program since ftui opened it: "
@@ -321,7 +304,7 @@ class FileCommands(DataSectionBase):
             if answer:
                 self._save(session, force=False, then=then, path=Path(answer).expanduser())
 
-        self.app.push_screen(
+        self.section.app.push_screen(
             PromptScreen(
                 "Save as", "Path of the new file:", value=str(default), check=new_file_check
             ),
@@ -331,11 +314,10 @@ class FileCommands(DataSectionBase):
     def _save(
         self, session: SharedSession, *, force: bool, then: Any, path: Path | None = None
     ) -> None:
-        self._saving = True
-        self.notify("Saving…", timeout=2)
-        self._save_worker(session, force, then, path)
+        self.saving = True
+        self.section.notify("Saving…", timeout=2)
+        self.run_thread(partial(self._save_worker, session, force, then, path), "save")
 
-    @work(thread=True, exclusive=True, group="save", exit_on_error=False)
     def _save_worker(
         self, session: SharedSession, force: bool, then: Any, path: Path | None
     ) -> None:
@@ -344,28 +326,15 @@ class FileCommands(DataSectionBase):
         try:
             saved = Path(session.save(path, force=force))
         except (FileChangedError, OSError, ValueError) as exc:
-            self.post_message(WorkFailed("save", str(exc)))
+            self.post(WorkFailed("save", str(exc)))
             return
         remember_dataset(self.config, saved)
-        self.post_message(Saved(saved, then))
+        self.post(Saved(saved, then))
 
-    @on(Saved)
-    def _saved(self, event: Saved) -> None:
-        self._saving = False
+    def saved(self, event: Saved) -> None:
+        self.saving = False
         self._known_disk_change = None
-        self.path = event.path
-        self.notify(f"Saved {event.path}", timeout=4)
-        # Positions are those of the saved file now: marks and matches start afresh.
-        self.example_list.set_marks(set())
-        self._refresh_after_change()
-        if event.then is not None:
-            event.then()
-
-    @on(WorkFailed)
-    def _work_failed(self, event: WorkFailed) -> None:
-        if event.what == "save":
-            self._saving = False
-        self.notify(f"Could not {event.what}: {event.error}", severity="error", timeout=15)
+        self.section.notify(f"Saved {event.path}", timeout=4)
 
     def discard_unsaved(self) -> None:
         """Drop the unsaved edits (their journal is set aside, not deleted) and close the file."""
@@ -381,22 +350,22 @@ class FileCommands(DataSectionBase):
 
     # -- exporting --------------------------------------------------------------------------------
 
-    def action_export(self) -> None:
+    def ask_export(self, marks: list[int]) -> None:
         from ftui.tui.screens.prompt import PromptScreen
 
         session = self.session
-        marks = sorted(self.example_list.marks)
         if session is None or not marks:
-            self.notify("Mark examples with space first.", severity="warning")
+            self.section.notify("Mark examples with space first.", severity="warning")
             return
         suffix = ".json" if session.path.suffix.lower() == ".json" else ".jsonl"
         default = session.path.with_name(f"{session.path.stem}.selected{suffix}")
 
         def chosen(answer: str | None) -> None:
             if answer:
-                self._export(session, marks, Path(answer).expanduser())
+                work = partial(self._export, session, marks, Path(answer).expanduser())
+                self.run_thread(work, "export")
 
-        self.app.push_screen(
+        self.section.app.push_screen(
             PromptScreen(
                 f"Export {len(marks):,} marked examples",
                 "Path of the new file (.jsonl for JSON lines, .json for a JSON array):",
@@ -406,41 +375,34 @@ class FileCommands(DataSectionBase):
             chosen,
         )
 
-    @work(thread=True, exclusive=True, group="export", exit_on_error=False)
     def _export(self, session: SharedSession, positions: list[int], path: Path) -> None:
         try:
             written = session.export(positions, path)
         except (OSError, ValueError, IndexError) as exc:
-            self.post_message(WorkFailed("export", str(exc)))
+            self.post(WorkFailed("export", str(exc)))
             return
-        self.post_message(ExportDone(Path(written), len(positions)))
-
-    @on(ExportDone)
-    def _exported(self, event: ExportDone) -> None:
-        self.notify(f"Exported {event.count:,} examples to {event.path}", timeout=6)
+        self.post(ExportDone(Path(written), len(positions)))
 
     # -- the file on disk -------------------------------------------------------------------------
 
-    def _check_disk(self) -> None:
-        if self.session is not None and not self._saving:
-            self._disk_worker(self.session)
+    def check_disk(self) -> None:
+        if self.session is not None and not self.saving:
+            session = self.session
+            self.run_thread(
+                lambda: self.post(DiskChanged(session, session.changed_on_disk())), "disk"
+            )
 
-    @work(thread=True, exclusive=True, group="disk", exit_on_error=False)
-    def _disk_worker(self, session: SharedSession) -> None:
-        self.post_message(DiskChanged(session, session.changed_on_disk()))
-
-    @on(DiskChanged)
-    def _disk_changed(self, event: DiskChanged) -> None:
+    def disk_changed(self, event: DiskChanged) -> None:
         from ftui.tui.screens.confirm import Choice, ConfirmScreen
 
         session = self.session
-        if session is not event.session or event.change is None or self._saving:
+        if session is not event.session or event.change is None or self.saving:
             return
         if event.change == self._known_disk_change:
             return
         self._known_disk_change = event.change
         if session.dirty:
-            self.notify(
+            self.section.notify(
                 f"{session.path.name} was changed on disk by another program ({event.change}). "
                 "Your edits are kept; saving will ask before overwriting anything.",
                 severity="warning",
@@ -450,9 +412,9 @@ class FileCommands(DataSectionBase):
 
         def decided(choice: str | None) -> None:
             if choice == "reload" and self.session is session:
-                self._start_open(session.path)
+                self.section.start_open(session.path)
 
-        self.app.push_screen(
+        self.section.app.push_screen(
             ConfirmScreen(
                 "The file changed on disk",
                 f"{session.path} was changed by another program ({event.change}).",

@@ -1,0 +1,26 @@
+"""What a reader of the examples needs from a session (searches and bulk fixes), as a Protocol:
+a `DatasetSession` is one, and so is a locked, cancellable view of it held by a worker thread."""
+
+from __future__ import annotations
+
+from typing import Any, Protocol
+
+from ftui.core.findings import Finding
+
+
+class ExampleReader(Protocol):
+    def __len__(self) -> int: ...
+
+    def ensure_indexed(self) -> None: ...
+
+    def messages(self, pos: int, *, copy: bool = True) -> list[dict[str, Any]]: ...
+
+    def raw_bytes(self, pos: int) -> bytes | None: ...
+
+    def tokens(self, pos: int) -> int | None: ...
+
+    def token_limit(self) -> int: ...
+
+    def content_key(self, pos: int) -> int | None: ...
+
+    def findings_for(self, pos: int) -> list[Finding]: ...
