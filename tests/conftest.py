@@ -2,11 +2,16 @@
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 import pytest
 
-SHARED_DATASETS = Path(__file__).resolve().parents[1].parent / "shared" / "datasets"
+# Beside the checkout; FTUI_SHARED_DATASETS points elsewhere (a worktree that lives deeper).
+SHARED_DATASETS = Path(
+    os.environ.get("FTUI_SHARED_DATASETS")
+    or Path(__file__).resolve().parents[1].parent / "shared" / "datasets"
+)
 
 
 @pytest.fixture(autouse=True)

@@ -17,7 +17,7 @@ from typing import IO, Any
 import orjson
 
 from ftui.core.dataset.atomic import atomic_writer
-from ftui.core.dataset.formats import DatasetFormat, convert_record, detect_format
+from ftui.core.dataset.formats import DatasetFormat, convert_example, detect_format
 from ftui.core.dataset.reader import iter_records
 
 
@@ -87,12 +87,16 @@ def convert_file(
                 reason = record.finding.message if record.finding else "unreadable"
                 problems.append((record.line, reason))
                 continue
-            converted, notes = convert_record(record.value, src_fmt, dst_fmt)
-            if converted is None:
-                problems.append((record.line, "; ".join(notes) or "not a dataset example"))
+            conversion = convert_example(record.value, src_fmt, dst_fmt)
+            if conversion.left_out is not None:
+                result.notes[conversion.left_out] += 1  # on purpose, and counted
                 continue
-            result.notes.update(notes)
-            writer.write(converted)
+            if conversion.record is None:
+                reason = "; ".join(conversion.notes) or "not a dataset example"
+                problems.append((record.line, reason))
+                continue
+            result.notes.update(conversion.notes)
+            writer.write(conversion.record)
             if problems and not skip_invalid and len(problems) > 100:
                 break
         if problems and not skip_invalid:
