@@ -39,7 +39,9 @@ def test_a_reply_is_short_or_long_only_against_the_files_own_replies(tmp_path: P
     short_one = [*long_answers, chat(("user", "Explain topic x."), ("assistant", "Ok."))]
     report = validate_file(write_jsonl(tmp_path / "essays.jsonl", short_one))
     (short,) = [f for f in report.findings if f.code == "short_assistant_reply"]
-    assert short.line == 41 and short.message_index == 1 and "median" in short.message
+    assert short.line == 0 and short.severity is Severity.INFO
+    assert "1 example(s) have a reply of 2 tokens or fewer" in short.message
+    assert "e.g. lines 41;" in short.message
     # The same three-token reply is ordinary in chit-chat: nothing to say about it.
     chit_chat = [
         chat(("user", f"hi {i}"), ("assistant", f"Hello there, friend {i}!")) for i in range(40)
@@ -71,6 +73,11 @@ def test_real_files_lose_their_length_noise(shared_datasets: Path) -> None:
     # LLaMA-Factory's alpaca_en_demo, 169 in its dpo_en_demo; all legitimate.
     fastchat = validate_file(shared_datasets / "sharegpt/fastchat_dummy_conversation.json")
     assert codes(fastchat)["short_assistant_reply"] == 0
+    # Its identity questions vary on purpose ("Are you davinci?" / "Are you davinci-002?"):
+    # 119 near-duplicates of 500 examples are how the file is made, said in one line.
+    (near,) = [f for f in fastchat.findings if f.code == "near_duplicate"]
+    assert near.line == 0 and "24% of examples (119 of 500)" in near.message
+    assert fastchat.code_counts["near_duplicate"].count == 1
     for name in ("alpaca/alpaca_en_demo.json", "sharegpt/dpo_en_demo.json"):
         assert codes(validate_file(shared_datasets / name))["long_assistant_reply"] == 0, name
     # The cookbook's toy file has one reply of ~8,000 tokens among short ones: still flagged.
@@ -88,6 +95,7 @@ def test_a_file_that_mixes_system_prompts_and_none_gets_one_line(shared_datasets
 def test_unfilled_placeholders(shared_datasets: Path, tmp_path: Path) -> None:
     assert placeholder_names("I am {{name}}, made by {{ author }}.") == ["name", "author"]
     assert placeholder_names("Use `{{date}}` in a template:\n```\n{{title}}\n```") == []
+    assert placeholder_names("uses: ${{ github.repository }}") == []
     # identity.json is all placeholders: one line for the file, not 91 findings.
     report = validate_file(shared_datasets / "alpaca/identity.json")
     (summary,) = [f for f in report.findings if f.code == "unfilled_placeholder"]

@@ -40,7 +40,7 @@ CODES: dict[str, tuple[Severity, str]] = {
     "last_message_not_assistant": (WARNING, "the conversation ends on a non-assistant message"),
     "unanswered_tool_call": (WARNING, "a tool call followed by no tool reply"),
     "no_trained_tokens": (WARNING, "every assistant message has weight 0"),
-    "short_assistant_reply": (WARNING, "a reply of a few tokens where the dataset's are long"),
+    "short_assistant_reply": (INFO, "replies of a few tokens where the file's are long"),
     "long_assistant_reply": (INFO, "a reply far longer than the dataset's own (in tokens)"),
     "terse_replies": (INFO, "a large share of the replies are under 5 tokens"),
     "placeholder_reply": (WARNING, "a junk or placeholder reply ('sdfsdf', 'N/A', 'test')"),

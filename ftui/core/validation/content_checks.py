@@ -13,7 +13,8 @@ from typing import Any
 from ftui.core.dataset.text import content_text
 
 # `{{name}}`, `{{ author }}`, `{{user.name}}`: what a templating step leaves when it never ran.
-_PLACEHOLDER = re.compile(r"\{\{\s*([A-Za-z_][\w.]{0,40})\s*\}\}")
+# Not `${{ github.repository }}`: GitHub Actions expressions are content.
+_PLACEHOLDER = re.compile(r"(?<!\$)\{\{\s*([A-Za-z_][\w.]{0,40})\s*\}\}")
 # Code, fenced or inline, is where template syntax is legitimate content.
 _CODE = re.compile(r"```.*?(?:```|\Z)|`[^`\n]*`", re.S)
 

@@ -16,7 +16,9 @@ RECOMMENDED_EXAMPLES = 50  # OpenAI's advice: clear gains start at 50-100
 MISSING_SYSTEM_SHARE = 0.10
 # A per-example warning that fires on more of a file than this is a property of the file.
 WIDESPREAD_SHARE = 0.20
-SUMMARISED_WHEN_WIDESPREAD = ("unfilled_placeholder", "placeholder_reply")
+SUMMARISED_WHEN_WIDESPREAD = ("unfilled_placeholder", "placeholder_reply", "near_duplicate")
+# In a small file every finding is quick to read: it keeps them.
+SUMMARY_MIN_EXAMPLES = 50
 
 
 def example_count_findings(n: int) -> list[Finding]:
@@ -131,7 +133,9 @@ def summarise_widespread(
     widespread = {
         code
         for code in SUMMARISED_WHEN_WIDESPREAD
-        if code in counts and examples and counts[code].count > WIDESPREAD_SHARE * examples
+        if code in counts
+        and examples >= SUMMARY_MIN_EXAMPLES
+        and counts[code].count > WIDESPREAD_SHARE * examples
     }
     if not widespread:
         return findings

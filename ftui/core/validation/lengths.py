@@ -68,19 +68,22 @@ class ReplyLengths:
         fences = self.fences()
         low, high = fences if fences is not None else (0.0, float(SMALL_FILE_LONG_TOKENS))
         median = _quantile(self.histogram, total, 0.5) if total else 0
-        for index, line, tokens, at in self.short:
-            if tokens >= 1 and tokens < low:
-                out.append(
-                    Finding(
-                        "short_assistant_reply",
-                        severity_of["short_assistant_reply"],
-                        line,
-                        index,
-                        f"message {at + 1} is a {tokens}-token reply where this file's replies "
-                        f"run to {median:,} tokens (median); check it is the whole answer",
-                        at,
-                    )
+        short = [(line, tokens) for _, line, tokens, _ in self.short if 1 <= tokens < low]
+        if short:
+            # One line: a few-token answer is as often right ("Positive", "Canberra") as cut
+            # off, so the file gets the count and where to look, not a finding per reply.
+            lines = ", ".join(str(line) for line, _ in short[:5])
+            out.append(
+                Finding(
+                    "short_assistant_reply",
+                    severity_of["short_assistant_reply"],
+                    0,
+                    -1,
+                    f"{len(short):,} example(s) have a reply of {max(t for _, t in short)} "
+                    f"tokens or fewer where this file's replies run to {median:,} (median), "
+                    f"e.g. lines {lines}; check they are whole answers",
                 )
+            )
         for index, line, tokens, at in self.long:
             if tokens > max(high, LONG_MIN_TOKENS):
                 out.append(

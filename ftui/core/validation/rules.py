@@ -270,6 +270,7 @@ def check_conversation(
     trained_assistant = False
     pending_calls: set[str] = set()
     expecting_tool = False
+    prompt: Any = None
     answer = "'output'" if fmt is DatasetFormat.ALPACA else "assistant message"
     for i, message in enumerate(messages):
         if not isinstance(message, dict):
@@ -290,6 +291,7 @@ def check_conversation(
                 )
         elif role == "user":
             has_user = True
+            prompt = content
         elif role == "assistant":
             has_assistant = True
             if message.get("weight", 1) != 0:
@@ -305,7 +307,7 @@ def check_conversation(
                 continue
             text = content if isinstance(content, str) else content_text(content)
             if check_content and isinstance(content, str | list):
-                _check_reply(i, text, emit)
+                _check_reply(i, text, emit, prompt)
         elif role in ("tool", "function"):
             if not expecting_tool:
                 emit(
@@ -380,7 +382,7 @@ def check_conversation(
     return has_system, roles
 
 
-def _check_reply(i: int, text: str, emit: Emit) -> None:
+def _check_reply(i: int, text: str, emit: Emit, prompt: Any) -> None:
     """Whitespace-only and junk replies; lengths are judged against the dataset (`lengths`)."""
     if len(text) > 40 and not text[0].isspace():
         return  # the common case, decided without copying the text
@@ -394,13 +396,19 @@ def _check_reply(i: int, text: str, emit: Emit) -> None:
                 i,
             )
         return
-    if is_placeholder_reply(stripped):
+    if is_placeholder_reply(stripped) and not _asked_for(stripped, prompt):
         emit(
             "placeholder_reply",
             f"message {i + 1} is a placeholder, not an answer ({stripped[:30]!r}): write the "
             "reply or remove the example",
             i,
         )
+
+
+def _asked_for(reply: str, prompt: Any) -> bool:
+    """Whether the prompt asks for this very text ('Write "Test"')."""
+    text = prompt if isinstance(prompt, str) else content_text(prompt)
+    return reply.lower() in text.lower()
 
 
 def chat_messages(
