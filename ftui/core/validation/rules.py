@@ -30,7 +30,11 @@ from ftui.core.dataset.reader import json_type_name
 from ftui.core.dataset.text import content_text
 from ftui.core.findings import Finding, Severity
 from ftui.core.validation.codes import CODES
-from ftui.core.validation.content_checks import is_placeholder_reply
+from ftui.core.validation.content_checks import (
+    JUNK_MAX_CHARS,
+    check_placeholders,
+    is_placeholder_reply,
+)
 
 __all__ = ["CODES", "chat_messages", "check_conversation", "finding_factory"]
 
@@ -271,6 +275,7 @@ def check_conversation(
     pending_calls: set[str] = set()
     expecting_tool = False
     prompt: Any = None
+    braces = False  # "{{" somewhere: look for unfilled placeholders
     answer = "'output'" if fmt is DatasetFormat.ALPACA else "assistant message"
     for i, message in enumerate(messages):
         if not isinstance(message, dict):
@@ -278,6 +283,10 @@ def check_conversation(
         role = message.get("role")
         roles.append(role)
         content = message.get("content")
+        if type(content) is str:
+            braces = braces or "{{" in content
+        elif content is not None:
+            braces = braces or "{{" in content_text(content)
         calls = message.get("tool_calls")
         if role == "system":
             has_system = True
@@ -337,6 +346,8 @@ def check_conversation(
                     i - 1,
                 )
         expecting_tool = False
+    if braces:
+        check_placeholders(messages, emit)
     if not has_assistant:
         emit(
             "example_missing_assistant_message",
@@ -384,7 +395,7 @@ def check_conversation(
 
 def _check_reply(i: int, text: str, emit: Emit, prompt: Any) -> None:
     """Whitespace-only and junk replies; lengths are judged against the dataset (`lengths`)."""
-    if len(text) > 40 and not text[0].isspace():
+    if len(text) > JUNK_MAX_CHARS and not text[0].isspace():
         return  # the common case, decided without copying the text
     stripped = text.strip()
     if not stripped:
@@ -396,6 +407,8 @@ def _check_reply(i: int, text: str, emit: Emit, prompt: Any) -> None:
                 i,
             )
         return
+    if stripped.count(" ") > 2:
+        return  # junk is a word or three
     if is_placeholder_reply(stripped) and not _asked_for(stripped, prompt):
         emit(
             "placeholder_reply",

@@ -45,7 +45,6 @@ from ftui.core.validation.analysis import (
     role_pattern,
 )
 from ftui.core.validation.codes import CODES
-from ftui.core.validation.content_checks import check_placeholders
 from ftui.core.validation.file_checks import (
     example_count_findings,
     kind_findings,
@@ -161,7 +160,6 @@ class DatasetValidator:
         if messages is None:
             return
         has_system, roles = check_conversation(messages, emit, fmt=self.fmt, check_content=True)
-        check_placeholders(messages, emit)
         rejected = preference.get(REJECTED_KEY)
         label = preference.get(LABEL_KEY)
         if rejected is not None:
@@ -181,9 +179,11 @@ class DatasetValidator:
             counted = None if total is None else (total, counted[1])
         result.messages = len(messages)
         if replies:
-            result.reply_tokens = tuple(tokens for _, tokens in replies)
-            result.shortest_at = min(replies, key=lambda r: r[1])[0]
-            result.longest_at = max(replies, key=lambda r: r[1])[0]
+            at, tokens = zip(*replies, strict=True)
+            result.reply_tokens = tokens
+            shortest, longest = min(tokens), max(tokens)
+            result.shortest_at = at[tokens.index(shortest)]
+            result.longest_at = at[tokens.index(longest)]
         if counted is not None:
             total, assistant = counted
             result.tokens, result.assistant_tokens = total, assistant
