@@ -23,7 +23,7 @@ from ftui.core.pricing.models import DEFAULT_OPENAI_MODEL
 if TYPE_CHECKING:
     from ftui.core.validation.validate import ValidationOptions
 
-FORMAT_NAMES = ["openai", "alpaca", "sharegpt"]
+FORMAT_NAMES = ["openai", "alpaca", "sharegpt", "dpo"]
 EXIT_OK, EXIT_PROBLEMS, EXIT_UNREADABLE = 0, 1, 2
 PROGRESS_MIN_BYTES = 8 << 20
 

@@ -106,10 +106,9 @@ def test_reply_length_and_turn_order_rules() -> None:
     validator = DatasetValidator()
     found = codes_of(validator.check_example(0, 1, chat(("user", "q?"), ("assistant", "   "))))
     assert found["empty_assistant"] == 1
+    # Reply lengths are judged against the whole file (test_core_findings), never alone.
     found = codes_of(validator.check_example(0, 1, chat(("user", "q?"), ("assistant", "ok"))))
-    assert found["short_assistant_reply"] == 1
-    long_reply = chat(("user", "q?"), ("assistant", "x" * 2_001))
-    assert codes_of(validator.check_example(0, 1, long_reply))["long_assistant_reply"] == 1
+    assert "short_assistant_reply" not in found
     trailing = chat(("user", "q?"), ("assistant", "an answer"), ("user", "thanks"))
     assert codes_of(validator.check_example(0, 1, trailing))["last_message_not_assistant"] == 1
     no_user = chat(("system", "s"), ("assistant", "an answer"))
@@ -176,7 +175,14 @@ def test_file_level_findings_thresholds(tmp_path: Path) -> None:
     assert some.errors == 0 and some.code_counts["too_few_examples"].severity is Severity.WARNING
     mixed = [*examples[:15], GOOD]
     report = validate_file(write_jsonl(tmp_path / "mixed.jsonl", mixed))
-    assert report.code_counts["missing_system_message"].count == 15
+    # 15 of 16 without a system message is how the file is made: one line says so.
+    (summary,) = [f for f in report.findings if f.code == "missing_system_message"]
+    assert summary.line == 0 and summary.severity is Severity.INFO
+    assert "15 of 16 examples have no system message" in summary.message
+    odd_one = [GOOD] * 19 + [examples[0]]
+    report = validate_file(write_jsonl(tmp_path / "odd.jsonl", odd_one))
+    missing = [f for f in report.findings if f.code == "missing_system_message"]
+    assert [(f.line, f.severity) for f in missing] == [(20, Severity.WARNING)]
 
 
 def test_tokens_limit_and_billing(tmp_path: Path) -> None:

@@ -240,7 +240,7 @@ def test_save_json_array_keeps_layout_and_alpaca_format(tmp_path: Path) -> None:
     session = open_session(path, tmp_path)
     assert session.format == DatasetFormat.ALPACA
     assert session.messages(1) == [
-        {"role": "user", "content": "Task 1\n\ninput 1"},
+        {"role": "user", "content": "Task 1\ninput 1"},
         {"role": "assistant", "content": "Output 1."},
     ]
     session.apply(SetContent(1, 1, "Better output."))

@@ -18,7 +18,7 @@ from typing import IO, Any
 import orjson
 
 from ftui.core.dataset.atomic import atomic_writer
-from ftui.core.dataset.formats import DatasetFormat, convert_record, detect_format
+from ftui.core.dataset.formats import Conversion, DatasetFormat, convert_example, detect_format
 from ftui.core.dataset.reader import MAX_NESTING, iter_records, json_type_name
 
 
@@ -109,22 +109,23 @@ def _call_problem(value: Any) -> str | None:
     return None
 
 
-def _convert_one(
-    value: Any, src_fmt: DatasetFormat, dst_fmt: DatasetFormat
-) -> tuple[dict[str, Any] | None, list[str]]:
-    """(converted record or None, notes, or the reason it can't be converted)."""
+def _convert_one(value: Any, src_fmt: DatasetFormat, dst_fmt: DatasetFormat) -> Conversion:
+    """The record converted, or the reason it can't be (in `notes`, with no record)."""
     if src_fmt is DatasetFormat.OPENAI and dst_fmt is DatasetFormat.SHAREGPT:
         problem = _call_problem(value)
         if problem is not None:
-            return None, [problem]
+            return Conversion(None, [problem])
     try:
-        return convert_record(value, src_fmt, dst_fmt)
+        return convert_example(value, src_fmt, dst_fmt)
     except RecursionError:
         # Tool-call arguments are JSON in a string: parsed, they may nest deeper than any writer.
-        return None, [
-            f"a value in it (tool-call arguments?) nests more than {MAX_NESTING} levels deep; "
-            "flatten it or remove the record"
-        ]
+        return Conversion(
+            None,
+            [
+                f"a value in it (tool-call arguments?) nests more than {MAX_NESTING} levels "
+                "deep; flatten it or remove the record"
+            ],
+        )
 
 
 def writes_array(path: str | os.PathLike[str]) -> bool:
@@ -152,16 +153,20 @@ def convert_file(
                 reason = record.finding.message if record.finding else "unreadable"
                 problems.append((record.line, reason))
                 continue
-            converted, notes = _convert_one(record.value, src_fmt, dst_fmt)
-            if converted is None:
-                problems.append((record.line, "; ".join(notes) or "not a dataset example"))
+            conversion = _convert_one(record.value, src_fmt, dst_fmt)
+            if conversion.left_out is not None:
+                result.notes[conversion.left_out] += 1  # on purpose, and counted
+                continue
+            if conversion.record is None:
+                reason = "; ".join(conversion.notes) or "not a dataset example"
+                problems.append((record.line, reason))
                 continue
             try:
-                data = dump_record(converted, indent=writer.as_array)
+                data = dump_record(conversion.record, indent=writer.as_array)
             except (RecursionError, ValueError) as exc:
                 problems.append((record.line, f"the converted record can't be written ({exc})"))
                 continue
-            result.notes.update(notes)
+            result.notes.update(conversion.notes)
             writer.write_raw(data)
             if problems and not skip_invalid and len(problems) > 100:
                 break

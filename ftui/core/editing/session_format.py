@@ -51,11 +51,11 @@ def _alpaca_shape(original: dict[str, Any], record: dict[str, Any]) -> dict[str,
         and isinstance(prompt, str)
     ):
         # to_chat joined instruction and input into one user message: split it back the same way.
-        joined = f"{instruction}\n\n{extra}" if instruction else extra
+        joined = f"{instruction}\n{extra}" if instruction else extra
         if prompt == joined:
             out["instruction"], out["input"] = instruction, extra
-        elif prompt.endswith("\n\n" + extra):
-            out["instruction"], out["input"] = prompt[: -len(extra) - 2], extra
+        elif prompt.endswith("\n" + extra):
+            out["instruction"], out["input"] = prompt[: -len(extra) - 1], extra
     if "input" not in original and out.get("input") == "":
         del out["input"]
     for key, empty in (("system", ""), ("history", [])):
@@ -92,12 +92,11 @@ def _sharegpt_shape(original: dict[str, Any], record: dict[str, Any]) -> dict[st
     if tag == "role":  # the role/content variant speaks OpenAI's names unless the file says so
         names["human"] = "human" if "human" in used else "user"
         names["gpt"] = "gpt" if "gpt" in used else "assistant"
-    chosen = original.get("chosen")
-    if isinstance(chosen, dict) and turns and turns[-1].get("from") == "gpt":
-        last = turns.pop()
-        chosen_tag = "from" if "from" in chosen else "role"
-        chosen_text = "value" if chosen_tag == "from" else "content"
-        out["chosen"] = {**chosen, chosen_text: last.get("value")}
+    for answer in ("chosen", "rejected"):  # a preference pair's answers, in their own tags
+        old_answer, new_answer = original.get(answer), out.get(answer)
+        if isinstance(old_answer, dict) and isinstance(new_answer, dict):
+            answer_text = "value" if "from" in old_answer else "content"
+            out[answer] = {**old_answer, answer_text: new_answer.get("value")}
     system_turn = bool(old_turns) and old_turns[0].get(tag) == "system"
     if "system" not in original and system_turn and "system" in out:
         turns.insert(0, {"from": "system", "value": out.pop("system")})

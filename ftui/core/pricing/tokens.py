@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import os
 import threading
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -118,13 +118,19 @@ class TokenCounter:
             return cached
         return len(self.encode(text))
 
-    def count_example(self, messages: Any, tools: Any = None) -> tuple[int, int]:
-        """(total tokens, trained assistant tokens) of one example; tolerant of malformed input."""
+    def count_example(
+        self, messages: Any, tools: Any = None, replies: list[tuple[int, int]] | None = None
+    ) -> tuple[int, int]:
+        """(total tokens, trained assistant tokens) of one example; tolerant of malformed input.
+
+        `replies`, when given, receives (message index, content tokens) of each trained assistant
+        text reply, for length checks that need no second encoding.
+        """
         total = TOKENS_PER_EXAMPLE
         assistant = 0
         count_text = self.count_text
         if isinstance(messages, list):
-            for message in messages:
+            for index, message in enumerate(messages):
                 total += TOKENS_PER_MESSAGE
                 if type(message) is dict and len(message) == 2:
                     # Fast path: the common {"role": ..., "content": "..."} message.
@@ -135,18 +141,23 @@ class TokenCounter:
                         total += count_text(role) + content_tokens
                         if role == "assistant":
                             assistant += content_tokens
+                            if replies is not None:
+                                replies.append((index, content_tokens))
                         continue
                 if not isinstance(message, dict):
                     continue
                 message_tokens = 0
+                content_tokens = 0
                 text: str | None
                 for key, value in message.items():
                     if key == "weight":
                         continue
                     if key == "content":
                         text = value if isinstance(value, str) else content_text(value)
-                    else:
-                        text = _value_text(value)
+                        content_tokens = count_text(text) if text else 0
+                        message_tokens += content_tokens
+                        continue
+                    text = _value_text(value)
                     if text:
                         message_tokens += count_text(text)
                     if key == "name":
@@ -154,6 +165,8 @@ class TokenCounter:
                 total += message_tokens
                 if message.get("role") == "assistant" and message.get("weight", 1) != 0:
                     assistant += message_tokens - count_text("assistant")
+                    if replies is not None and not message.get("tool_calls"):
+                        replies.append((index, content_tokens))
         if tools:
             tools_text = _value_text(tools)
             if tools_text:
@@ -197,27 +210,100 @@ class LocalTokenCounter:
         except Exception as exc:
             raise TokenizerError(f"could not load the tokenizer in {path}: {exc}") from exc
         self.has_template = bool(getattr(self.tokenizer, "chat_template", None))
+        self.name = path.name
 
-    def count_example(self, messages: Any, tools: Any = None) -> tuple[int, int]:
+    def count_example(
+        self, messages: Any, tools: Any = None, replies: list[tuple[int, int]] | None = None
+    ) -> tuple[int, int]:
+        """(total, assistant) tokens; an example the template rejects is counted as plain
+        "role: content" lines (`count_checked` says so instead)."""
+        counted = self.count_checked(messages, tools, replies, None)
+        if counted is not None:
+            return counted
+        plain = _plain_messages(messages)
+        text = "\n".join(f"{m.get('role', '')}: {m['content']}" for m in plain)
+        return len(self.tokenizer.encode(text)), self._assistant_tokens(plain, None)
+
+    def count_checked(
+        self,
+        messages: Any,
+        tools: Any,
+        replies: list[tuple[int, int]] | None,
+        emit: Callable[[str, str, int | None], None] | None,
+    ) -> tuple[int, int] | None:
+        """(total, assistant) tokens as the chat template renders the example; None when the
+        template rejects it. `emit(code, message, message_index)` hears of a rejection (with
+        the template's own message) and of tool calls the template leaves out."""
         if not isinstance(messages, list):
             return 0, 0
-        plain = [
-            {**m, "content": content_text(m.get("content"))}
-            for m in messages
-            if isinstance(m, dict)
-        ]
-        assistant = sum(
-            len(self.tokenizer.encode(m["content"], add_special_tokens=False))
-            for m in plain
-            if m.get("role") == "assistant" and m.get("weight", 1) != 0
-        )
-        if self.has_template:
-            try:
-                ids = self.tokenizer.apply_chat_template(
-                    plain, tools=tools or None, tokenize=True, return_dict=False
+        plain = _plain_messages(messages)
+        assistant = self._assistant_tokens(plain, replies)
+        if not self.has_template:
+            text = "\n".join(f"{m.get('role', '')}: {m['content']}" for m in plain)
+            return len(self.tokenizer.encode(text)), assistant
+        try:
+            rendered = self.tokenizer.apply_chat_template(
+                plain, tools=tools or None, tokenize=False
+            )
+        except Exception as exc:  # jinja's TemplateError, or what the template's code raises
+            if emit is None:
+                return None
+            emit(
+                "chat_template_error",
+                f"{self.name}'s chat template rejects this example: {exc}; it cannot be trained "
+                "on as it is, and its tokens are not counted (fix the turn order, or fold the "
+                "system message into the first user turn for templates without one)",
+                None,
+            )
+            return None
+        text = rendered if isinstance(rendered, str) else str(rendered)
+        if emit is not None:
+            self._check_tool_calls(plain, text, emit)
+        return len(self.tokenizer.encode(text, add_special_tokens=False)), assistant
+
+    def _assistant_tokens(
+        self, plain: list[dict[str, Any]], replies: list[tuple[int, int]] | None
+    ) -> int:
+        assistant = 0
+        for index, message in enumerate(plain):
+            if message.get("role") != "assistant" or message.get("weight", 1) == 0:
+                continue
+            tokens = len(self.tokenizer.encode(message["content"], add_special_tokens=False))
+            assistant += tokens
+            if replies is not None and not message.get("tool_calls"):
+                replies.append((index, tokens))
+        return assistant
+
+    def _check_tool_calls(
+        self,
+        plain: list[dict[str, Any]],
+        rendered: str,
+        emit: Callable[[str, str, int | None], None],
+    ) -> None:
+        for index, message in enumerate(plain):
+            calls = message.get("tool_calls")
+            if not isinstance(calls, list):
+                continue
+            names = [
+                call["function"].get("name")
+                for call in calls
+                if isinstance(call, dict) and isinstance(call.get("function"), dict)
+            ]
+            missing = [n for n in names if isinstance(n, str) and n not in rendered]
+            if missing:
+                emit(
+                    "tool_calls_not_rendered",
+                    f"{self.name}'s chat template leaves out the tool call(s) "
+                    f"{', '.join(map(repr, missing))} of message {index + 1}: the model would "
+                    "train without them and they are not in the count; use a template that "
+                    "renders tool calls",
+                    index,
                 )
-                return len(ids), assistant
-            except Exception:
-                pass  # a template that rejects this example (e.g. bad role order): fall back
-        text = "\n".join(f"{m.get('role', '')}: {m['content']}" for m in plain)
-        return len(self.tokenizer.encode(text)), assistant
+                return
+
+
+def _plain_messages(messages: list[Any]) -> list[dict[str, Any]]:
+    # Chat templates expect string content; typed parts keep their text.
+    return [
+        {**m, "content": content_text(m.get("content"))} for m in messages if isinstance(m, dict)
+    ]

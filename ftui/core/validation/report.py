@@ -109,6 +109,8 @@ class ValidationReport:
     role_patterns: Counter[str] = field(default_factory=Counter)
     system_prompts: list[tuple[str, int]] = field(default_factory=list)
     findings_truncated: bool = False
+    # Examples by kind: "sft", "dpo" (pairs), "kto+" / "kto-" (labelled desirable / undesirable).
+    kinds: dict[str, int] = field(default_factory=dict)
     elapsed_s: float = 0.0
     validation: ValidationReport | None = None
 
@@ -148,6 +150,7 @@ class ValidationReport:
             "messages_per_example": {
                 str(k): v for k, v in sorted(self.messages_per_example.items())
             },
+            "kinds": dict(sorted(self.kinds.items())),
         }
         if self.validation is not None:
             data["validation"] = self.validation.to_json_dict()
@@ -174,6 +177,22 @@ def sorted_counts(counts: Iterable[CodeCount]) -> list[CodeCount]:
 # --------------------------------------------------------------------------- text
 
 
+def kinds_text(kinds: dict[str, int]) -> str:
+    """ "preference data: 300 DPO pairs" (empty for plain SFT data)."""
+    parts = []
+    if kinds.get("dpo"):
+        parts.append(f"{kinds['dpo']:,} DPO pairs")
+    if kinds.get("kto+") or kinds.get("kto-"):
+        parts.append(
+            f"{kinds.get('kto+', 0):,} KTO examples labelled desirable and "
+            f"{kinds.get('kto-', 0):,} undesirable"
+        )
+    if not parts:
+        return ""
+    plain = f", {kinds['sft']:,} plain examples" if kinds.get("sft") else ""
+    return "preference data: " + ", ".join(parts) + plain
+
+
 def _lines_text(lines: list[int], count: int) -> str:
     shown = [str(n) for n in lines if n > 0]
     if not shown:
@@ -190,6 +209,9 @@ def format_report(report: ValidationReport, *, examples_per_code: int = 3) -> st
         f"  format {report.format} · {report.examples:,} examples · "
         f"{report.errors:,} errors · {report.warnings:,} warnings · {report.infos:,} notes"
     )
+    kinds = kinds_text(report.kinds)
+    if kinds:
+        out.append(f"  {kinds}")
     by_code: dict[str, list[Finding]] = {}
     for finding in report.findings:
         bucket = by_code.setdefault(finding.code, [])

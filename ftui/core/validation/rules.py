@@ -18,8 +18,10 @@ from collections.abc import Callable
 from typing import Any
 
 from ftui.core.dataset.formats import (
+    LABEL_KEY,
     OPENAI_EXAMPLE_KEYS,
     OPENAI_MESSAGE_KEYS,
+    REJECTED_KEY,
     DatasetFormat,
     sniff_record,
     to_chat_issues,
@@ -27,59 +29,20 @@ from ftui.core.dataset.formats import (
 from ftui.core.dataset.reader import json_type_name
 from ftui.core.dataset.text import content_text
 from ftui.core.findings import Finding, Severity
+from ftui.core.validation.codes import CODES
+from ftui.core.validation.content_checks import (
+    JUNK_MAX_CHARS,
+    check_placeholders,
+    is_placeholder_reply,
+)
 
-ERROR, WARNING, INFO = Severity.ERROR, Severity.WARNING, Severity.INFO
+__all__ = ["CODES", "chat_messages", "check_conversation", "finding_factory"]
+
+ERROR = Severity.ERROR
 
 # Roles OpenAI's fine-tuning accepts ("function" is the legacy form of "tool").
 OPENAI_FT_ROLES = frozenset({"system", "user", "assistant", "tool", "function"})
 _PLAIN_ROLES = frozenset({"system", "user", "assistant"})
-
-SHORT_REPLY_CHARS = 10
-LONG_REPLY_CHARS = 2_000
-
-# What the severity of each code is, and what it means, in one place (used by reports and docs).
-CODES: dict[str, tuple[Severity, str]] = {
-    "invalid_json": (ERROR, "a line (or array element) is not valid JSON"),
-    "invalid_encoding": (ERROR, "bytes that are not valid UTF-8"),
-    "oversized_record": (ERROR, "one example bigger than ftui reads (16 MB)"),
-    "data_type": (ERROR, "an example that is not a JSON object"),
-    "missing_messages_list": (ERROR, "no 'messages' (or 'conversations') list"),
-    "message_missing_key": (ERROR, "a message without 'role' or 'content'"),
-    "message_unrecognized_key": (ERROR, "a message key OpenAI does not accept"),
-    "unrecognized_role": (ERROR, "a role OpenAI does not accept"),
-    "missing_content": (ERROR, "a message with no (or empty) content"),
-    "example_missing_assistant_message": (ERROR, "no assistant message to learn from"),
-    "invalid_message": (ERROR, "a message that is not an object"),
-    "invalid_content_part": (ERROR, "a content part OpenAI does not accept"),
-    "invalid_weight": (ERROR, "a 'weight' that is not 0 or 1 on an assistant message"),
-    "invalid_tool_calls": (ERROR, "malformed 'tool_calls'"),
-    "invalid_tools": (ERROR, "malformed 'tools' definitions"),
-    "invalid_function_call": (ERROR, "a ShareGPT function_call that is not JSON"),
-    "invalid_field_type": (ERROR, "a field of the wrong type"),
-    "invalid_history": (ERROR, "a malformed Alpaca 'history'"),
-    "orphan_tool_message": (ERROR, "a tool reply that answers no tool call"),
-    "unknown_tool_call_id": (ERROR, "a tool reply whose tool_call_id matches no call"),
-    "empty_assistant": (ERROR, "an assistant reply that is only whitespace"),
-    "unrecognized_example_key": (WARNING, "an example key outside OpenAI's format"),
-    "over_token_limit": (WARNING, "an example longer than the model's training context"),
-    "duplicate_example": (WARNING, "an exact duplicate of an earlier example"),
-    "near_duplicate": (INFO, "a near-duplicate of an earlier example"),
-    "missing_user_message": (WARNING, "no user message"),
-    "missing_system_message": (WARNING, "no system message while others have one"),
-    "system_not_first": (WARNING, "a system message after the first position"),
-    "assistant_first": (WARNING, "the conversation opens with the assistant"),
-    "consecutive_same_role": (WARNING, "two user (or assistant) messages in a row"),
-    "last_message_not_assistant": (WARNING, "the conversation ends on a non-assistant message"),
-    "unanswered_tool_call": (WARNING, "a tool call followed by no tool reply"),
-    "no_trained_tokens": (WARNING, "every assistant message has weight 0"),
-    "short_assistant_reply": (WARNING, "an assistant reply under 10 characters"),
-    "long_assistant_reply": (INFO, "an assistant reply over 2,000 characters"),
-    "too_few_examples": (ERROR, "fewer than 10 examples (warning under 50)"),
-    "inconsistent_system_prompt": (WARNING, "different system prompts across examples"),
-    "leakage": (WARNING, "an example also in the validation file"),
-    "unknown_model": (INFO, "a model ftui has no limits or price for"),
-    "validator_error": (ERROR, "ftui could not check this example"),
-}
 
 _LOSS_WEIGHT_HINT = (
     "'loss_weight' is LLaMA-Factory's; OpenAI takes 'weight' (0 or 1) on assistant messages "
@@ -111,6 +74,9 @@ def check_openai_structure(value: dict[str, Any], emit: Emit) -> list[Any] | Non
             f"no 'messages' list (found {found}){hint}",
             None,
         )
+        return None
+    if not messages:
+        emit("missing_messages_list", "the 'messages' list is empty: add the conversation", None)
         return None
     for key in value:
         if key not in OPENAI_EXAMPLE_KEYS:
@@ -298,8 +264,6 @@ def check_conversation(
     *,
     fmt: DatasetFormat,
     check_content: bool,
-    short_chars: int = SHORT_REPLY_CHARS,
-    long_chars: int = LONG_REPLY_CHARS,
 ) -> tuple[bool, list[Any]]:
     """Roles, turn order and reply checks shared by every format.
 
@@ -310,6 +274,8 @@ def check_conversation(
     trained_assistant = False
     pending_calls: set[str] = set()
     expecting_tool = False
+    prompt: Any = None
+    braces = False  # "{{" somewhere: look for unfilled placeholders
     answer = "'output'" if fmt is DatasetFormat.ALPACA else "assistant message"
     for i, message in enumerate(messages):
         if not isinstance(message, dict):
@@ -317,6 +283,10 @@ def check_conversation(
         role = message.get("role")
         roles.append(role)
         content = message.get("content")
+        if type(content) is str:
+            braces = braces or "{{" in content
+        elif content is not None:
+            braces = braces or "{{" in content_text(content)
         calls = message.get("tool_calls")
         if role == "system":
             has_system = True
@@ -330,6 +300,7 @@ def check_conversation(
                 )
         elif role == "user":
             has_user = True
+            prompt = content
         elif role == "assistant":
             has_assistant = True
             if message.get("weight", 1) != 0:
@@ -345,7 +316,7 @@ def check_conversation(
                 continue
             text = content if isinstance(content, str) else content_text(content)
             if check_content and isinstance(content, str | list):
-                _check_reply(i, text, emit, short_chars, long_chars)
+                _check_reply(i, text, emit, prompt)
         elif role in ("tool", "function"):
             if not expecting_tool:
                 emit(
@@ -375,6 +346,8 @@ def check_conversation(
                     i - 1,
                 )
         expecting_tool = False
+    if braces:
+        check_placeholders(messages, emit)
     if not has_assistant:
         emit(
             "example_missing_assistant_message",
@@ -420,9 +393,9 @@ def check_conversation(
     return has_system, roles
 
 
-def _check_reply(i: int, text: str, emit: Emit, short_chars: int, long_chars: int) -> None:
-    n = len(text)
-    if short_chars <= n <= long_chars and not text[0].isspace() and not text[-1].isspace():
+def _check_reply(i: int, text: str, emit: Emit, prompt: Any) -> None:
+    """Whitespace-only and junk replies; lengths are judged against the dataset (`lengths`)."""
+    if len(text) > JUNK_MAX_CHARS and not text[0].isspace():
         return  # the common case, decided without copying the text
     stripped = text.strip()
     if not stripped:
@@ -434,23 +407,31 @@ def _check_reply(i: int, text: str, emit: Emit, short_chars: int, long_chars: in
                 i,
             )
         return
-    if len(stripped) < short_chars:
+    if stripped.count(" ") > 2:
+        return  # junk is a word or three
+    if is_placeholder_reply(stripped) and not _asked_for(stripped, prompt):
         emit(
-            "short_assistant_reply",
-            f"message {i + 1} is a very short assistant reply ({stripped[:20]!r}); check it is the "
-            "answer you want the model to learn",
-            i,
-        )
-    elif len(stripped) > long_chars:
-        emit(
-            "long_assistant_reply",
-            f"message {i + 1} is a long assistant reply ({len(stripped):,} characters)",
+            "placeholder_reply",
+            f"message {i + 1} is a placeholder, not an answer ({stripped[:30]!r}): write the "
+            "reply or remove the example",
             i,
         )
 
 
-def chat_messages(value: Any, fmt: DatasetFormat, emit: Emit) -> tuple[list[Any] | None, Any]:
-    """Run the format-level checks; return (messages to check and count, tools) or (None, None)."""
+def _asked_for(reply: str, prompt: Any) -> bool:
+    """Whether the prompt asks for this very text ('Write "Test"')."""
+    text = prompt if isinstance(prompt, str) else content_text(prompt)
+    return reply.lower() in text.lower()
+
+
+def chat_messages(
+    value: Any, fmt: DatasetFormat, emit: Emit, preference: dict[str, Any] | None = None
+) -> tuple[list[Any] | None, Any]:
+    """Run the format-level checks; return (messages to check and count, tools) or (None, None).
+
+    `preference`, when given, receives a preference example's non-preferred answer
+    (`REJECTED_KEY`) and KTO `label` (`LABEL_KEY`), as the canonical form has them.
+    """
     if not isinstance(value, dict):
         emit(
             "data_type", f"expected a JSON object (one example), got {json_type_name(value)}", None
@@ -465,6 +446,13 @@ def chat_messages(value: Any, fmt: DatasetFormat, emit: Emit) -> tuple[list[Any]
     if chat is None:
         return None, None
     messages = chat.get("messages", [])
+    if preference is not None:
+        for key in (REJECTED_KEY, LABEL_KEY):
+            if key in chat:
+                preference[key] = chat[key]
+    if not messages and not issues:
+        emit("missing_messages_list", "the conversation is empty: add its turns", None)
+        return None, None
     for i, message in enumerate(messages):
         content = message.get("content")
         if message.get("tool_calls") or (content and isinstance(content, str | list)):

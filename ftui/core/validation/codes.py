@@ -1,0 +1,58 @@
+"""Every finding code: its severity and what it means, in one place (reports and docs use it)."""
+
+from __future__ import annotations
+
+from ftui.core.findings import Severity
+
+ERROR, WARNING, INFO = Severity.ERROR, Severity.WARNING, Severity.INFO
+
+CODES: dict[str, tuple[Severity, str]] = {
+    "invalid_json": (ERROR, "a line (or array element) is not valid JSON"),
+    "invalid_encoding": (ERROR, "bytes that are not valid UTF-8"),
+    "oversized_record": (ERROR, "one example bigger than ftui reads (16 MB)"),
+    "data_type": (ERROR, "an example that is not a JSON object"),
+    "missing_messages_list": (ERROR, "no 'messages' (or 'conversations') list"),
+    "message_missing_key": (ERROR, "a message without 'role' or 'content'"),
+    "message_unrecognized_key": (ERROR, "a message key OpenAI does not accept"),
+    "unrecognized_role": (ERROR, "a role OpenAI does not accept"),
+    "missing_content": (ERROR, "a message with no (or empty) content"),
+    "example_missing_assistant_message": (ERROR, "no assistant message to learn from"),
+    "invalid_message": (ERROR, "a message that is not an object"),
+    "invalid_content_part": (ERROR, "a content part OpenAI does not accept"),
+    "invalid_weight": (ERROR, "a 'weight' that is not 0 or 1 on an assistant message"),
+    "invalid_tool_calls": (ERROR, "malformed 'tool_calls'"),
+    "invalid_tools": (ERROR, "malformed 'tools' definitions"),
+    "invalid_function_call": (ERROR, "a ShareGPT function_call that is not JSON"),
+    "invalid_field_type": (ERROR, "a field of the wrong type"),
+    "invalid_history": (ERROR, "a malformed Alpaca 'history'"),
+    "orphan_tool_message": (ERROR, "a tool reply that answers no tool call"),
+    "unknown_tool_call_id": (ERROR, "a tool reply whose tool_call_id matches no call"),
+    "empty_assistant": (ERROR, "an assistant reply that is only whitespace"),
+    "unrecognized_example_key": (WARNING, "an example key outside OpenAI's format"),
+    "over_token_limit": (WARNING, "an example longer than the model's training context"),
+    "duplicate_example": (WARNING, "an exact duplicate of an earlier example"),
+    "near_duplicate": (INFO, "a near-duplicate of an earlier example"),
+    "missing_user_message": (WARNING, "no user message"),
+    "missing_system_message": (WARNING, "no system message while nearly all others have one"),
+    "system_not_first": (WARNING, "a system message after the first position"),
+    "assistant_first": (WARNING, "the conversation opens with the assistant"),
+    "consecutive_same_role": (WARNING, "two user (or assistant) messages in a row"),
+    "last_message_not_assistant": (WARNING, "the conversation ends on a non-assistant message"),
+    "unanswered_tool_call": (WARNING, "a tool call followed by no tool reply"),
+    "no_trained_tokens": (WARNING, "every assistant message has weight 0"),
+    "short_assistant_reply": (INFO, "replies of a few tokens where the file's are long"),
+    "long_assistant_reply": (INFO, "a reply far longer than the dataset's own (in tokens)"),
+    "terse_replies": (INFO, "a large share of the replies are under 5 tokens"),
+    "placeholder_reply": (WARNING, "a junk or placeholder reply ('sdfsdf', 'N/A', 'test')"),
+    "unfilled_placeholder": (WARNING, "a template placeholder left unfilled ('{{name}}')"),
+    "invalid_preference": (ERROR, "a preference pair without both of its answers"),
+    "identical_preference_answers": (WARNING, "a preference pair whose two answers are the same"),
+    "mixed_data_kinds": (WARNING, "preference pairs and plain examples in one file"),
+    "chat_template_error": (ERROR, "the local model's chat template rejects the example"),
+    "tool_calls_not_rendered": (WARNING, "the local model's chat template drops tool calls"),
+    "too_few_examples": (ERROR, "fewer than 10 examples (warning under 50)"),
+    "inconsistent_system_prompt": (WARNING, "different system prompts across examples"),
+    "leakage": (WARNING, "an example also in the validation file"),
+    "unknown_model": (INFO, "a model ftui has no limits or price for"),
+    "validator_error": (ERROR, "ftui could not check this example"),
+}
