@@ -6,6 +6,7 @@ picture, the machine-dependent backend summary in the header fixed, no cursor bl
 
 from __future__ import annotations
 
+import fcntl
 import shutil
 import tempfile
 from collections.abc import Awaitable, Callable, Iterator
@@ -27,11 +28,15 @@ BACKENDS = "local: CPU · OpenAI: no key"
 
 @pytest.fixture
 def place() -> Iterator[Path]:
+    # The path shows in some pictures, so it is fixed; tests run two at a time (-n 2), so one
+    # holds it at a time, or one test's cleanup deletes the dataset another has open.
     root = Path(tempfile.gettempdir()) / "ftui-data-snapshots"
-    shutil.rmtree(root, ignore_errors=True)
-    root.mkdir(parents=True)
-    yield root
-    shutil.rmtree(root, ignore_errors=True)
+    with (Path(tempfile.gettempdir()) / "ftui-data-snapshots.lock").open("w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        shutil.rmtree(root, ignore_errors=True)
+        root.mkdir(parents=True)
+        yield root
+        shutil.rmtree(root, ignore_errors=True)
 
 
 def app_on_demo(place: Path) -> FtuiApp:

@@ -22,6 +22,7 @@ from textual.pilot import Pilot
 from ftui.core.runs.events import EventWriter
 from ftui.services.store import RunStore
 from ftui.tui.sections.runs import RunsPane
+from ftui.tui.stylesheet import APP_CSS
 
 T0 = 1_700_000_000.0
 SIZE = (130, 36)
@@ -129,6 +130,8 @@ def store(request: pytest.FixtureRequest) -> Iterator[RunStore]:
 
 
 class RunsApp(App[None]):
+    CSS_PATH = APP_CSS
+
     def __init__(self, store: RunStore) -> None:
         super().__init__()
         self.store = store

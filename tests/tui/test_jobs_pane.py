@@ -22,6 +22,7 @@ from ftui.services.local_backend import Capacity
 from ftui.services.store import RunStore
 from ftui.tui.screens.confirm import ConfirmScreen
 from ftui.tui.sections.jobs import JobsPane
+from ftui.tui.stylesheet import APP_CSS
 from ftui.tui.widgets.jobs_form import JobsLaunchForm
 from ftui.tui.widgets.jobs_table import JobsTable
 
@@ -72,6 +73,8 @@ def dataset(tmp_path: Path) -> Path:
 
 
 class JobsApp(App[None]):
+    CSS_PATH = APP_CSS
+
     def __init__(self, config: Config, store: RunStore) -> None:
         super().__init__()
         self.config = config
