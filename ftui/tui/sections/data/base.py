@@ -9,6 +9,7 @@ only ever post these, never touch a widget.
 
 from __future__ import annotations
 
+import threading
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -32,6 +33,9 @@ if TYPE_CHECKING:
 
 # Thread workers post at most this often (seconds): a fast stream must not flood the queue.
 PROGRESS_INTERVAL = 0.1
+# Work that only fills in token counts (loading the tokenizer, counting) waits this long at most
+# for a newly opened dataset's first rows to be painted: it holds the GIL the paint needs.
+FIRST_PAINT_WAIT = 2.0
 
 
 class WorkerReport(Message):
@@ -99,6 +103,9 @@ class DataSectionBase(Container):
         self._saving = False
         self._problem_positions: list[int] = []
         self._error_positions: list[int] = []
+        # Set once the open dataset's first rows are painted (see FIRST_PAINT_WAIT).
+        self._first_paint = threading.Event()
+        self._first_paint.set()
 
     # -- children ---------------------------------------------------------------------------------
 
@@ -293,6 +300,7 @@ class DataSectionBase(Container):
         self, session: SharedSession, position: int, version: int, messages: list[dict[str, Any]]
     ) -> None:
         """Tokens of each message (the tokenizer may still be loading: not on the UI thread)."""
+        self._first_paint.wait(FIRST_PAINT_WAIT)  # loading the tokenizer slows the first paint
         from ftui.core.pricing.models import DEFAULT_OPENAI_MODEL, is_local_model
         from ftui.core.pricing.tokens import (
             TOKENS_PER_EXAMPLE,

@@ -3,8 +3,9 @@ file changed on disk by another program."""
 
 from __future__ import annotations
 
+import threading
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, ClassVar
 
@@ -12,7 +13,13 @@ from textual import on, work
 from textual.worker import get_current_worker
 
 from ftui.tui.keymap import command
-from ftui.tui.sections.data.base import PROGRESS_INTERVAL, DataSectionBase, WorkerReport, WorkFailed
+from ftui.tui.sections.data.base import (
+    FIRST_PAINT_WAIT,
+    PROGRESS_INTERVAL,
+    DataSectionBase,
+    WorkerReport,
+    WorkFailed,
+)
 from ftui.tui.shared_session import SharedSession
 from ftui.tui.workspace_state import remember_dataset
 
@@ -23,6 +30,8 @@ DISK_CHECK_INTERVAL = 2.0
 class SessionOpened(WorkerReport):
     session: SharedSession
     examples: int
+    # Set by the UI once the first rows are painted; the opening worker waits for it.
+    painted: threading.Event = field(default_factory=threading.Event)
 
 
 @dataclass
@@ -169,9 +178,12 @@ class FileCommands(DataSectionBase):
                 session.close()
                 return
             if not opened:
-                # The session loads its tokenizer after this first chunk, in this thread; rows
-                # show without token counts until the next IndexProgress.
-                self.post_message(SessionOpened(shared, count))
+                # The first rows go on screen before anything else: after this chunk the session
+                # loads its tokenizer, in this thread, and indexing goes on, both holding the GIL
+                # the first paint needs. Rows show without token counts until an IndexProgress.
+                opened_report = SessionOpened(shared, count)
+                self.post_message(opened_report)
+                opened_report.painted.wait(FIRST_PAINT_WAIT)
                 opened, last = True, time.monotonic()
             elif time.monotonic() - last >= PROGRESS_INTERVAL:
                 self.post_message(IndexProgress(shared, count, done=False))
@@ -198,6 +210,8 @@ class FileCommands(DataSectionBase):
         self.path = event.session.path
         self._show_empty(False)
         self.example_list.set_source(event.session)
+        self._first_paint = event.painted
+        self.call_after_refresh(event.painted.set)
         if self.screen.focused is None:
             self.focus_list()
         self.pane.show_progress("waiting for the whole file", 0, 0)
