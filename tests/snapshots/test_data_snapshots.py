@@ -15,6 +15,7 @@ from typing import Any
 
 import pytest
 from textual.pilot import Pilot
+from textual.widgets import Static
 
 from ftui.config import Config
 from ftui.core.dataset.demo import create_demo_workspace
@@ -105,3 +106,22 @@ def test_quit_with_unsaved_edits(snap_compare: Any, place: Path) -> None:
 def test_no_dataset_open(snap_compare: Any, place: Path) -> None:
     app = make_app(Config(home=place / "home"))
     assert snap_compare(app, terminal_size=SIZE, run_before=then())
+
+
+# -- at 80x24, the size of many SSH terminals: the list keeps most of the height -----------------
+
+SMALL = (80, 24)
+MACHINE = "no GPU: CPU with 16.0 GiB RAM (12.0 GiB free)"
+
+
+def test_data_section_at_80x24(snap_compare: Any, place: Path) -> None:
+    assert snap_compare(app_on_demo(place), terminal_size=SMALL, run_before=then())
+
+
+def test_jobs_section_at_80x24(snap_compare: Any, place: Path) -> None:
+    async def fix_the_machine_line(pilot: Pilot[Any]) -> None:
+        pilot.app.screen.query_one("#jobs-machine", Static).update(MACHINE)
+
+    assert snap_compare(
+        app_on_demo(place), terminal_size=SMALL, run_before=then("2", fix_the_machine_line)
+    )

@@ -48,6 +48,7 @@ ROLES_WIDTH = 11
 TURNS_WIDTH = 5
 TOKENS_WIDTH = 8
 BADGES_WIDTH = 22
+MIN_TEXT_WIDTH = 20  # below this the roles column gives its room to the first message
 
 __all__ = ["ExampleList", "RowLike", "RowNotReady", "RowSource"]
 
@@ -238,9 +239,14 @@ class ExampleList(CursorList[int]):
         """Widths of: number, turns, roles, tokens, badges, first user text."""
         number = self._number_width()
         fixed = 2 + number + 1 + TURNS_WIDTH + 1 + ROLES_WIDTH + 1 + TOKENS_WIDTH + 1
-        badges = BADGES_WIDTH if width - fixed >= BADGES_WIDTH + 20 else 4
+        badges = BADGES_WIDTH if width - fixed >= BADGES_WIDTH + MIN_TEXT_WIDTH else 4
+        roles = ROLES_WIDTH
+        if width - fixed - badges - 1 < MIN_TEXT_WIDTH:
+            # A narrow list (80 columns beside the conversation): the first message matters
+            # more than the role letters, which the conversation shows anyway.
+            roles, fixed = 0, fixed - ROLES_WIDTH
         text = max(0, width - fixed - badges - 1)
-        return number, TURNS_WIDTH, ROLES_WIDTH, TOKENS_WIDTH, badges, text
+        return number, TURNS_WIDTH, roles, TOKENS_WIDTH, badges, text
 
     def render_header(self, width: int) -> Strip:
         number, turns, roles, tokens, badges, text = self._columns(width)

@@ -40,15 +40,32 @@ COLUMNS: tuple[tuple[str, str, int], ...] = (
 STATUS_STYLES = ("running", "succeeded", "failed", "cancelled", "queued")
 MARK_WIDTH = 2
 
-__all__ = ["COLUMNS", "RunsTable", "column_widths", "fit"]
+__all__ = ["COLUMNS", "DROPPED_FIRST", "RunsTable", "column_widths", "fit"]
+
+
+# On a narrow table these columns go first, in this order (80 columns keep the other seven).
+DROPPED_FIRST = ("cost", "duration", "epochs", "backend", "examples", "valid_loss")
+MIN_FLEXIBLE_WIDTH = 8
 
 
 def column_widths(width: int) -> list[int]:
-    """Each column's width for a table `width` cells wide (one space between columns)."""
-    fixed = sum(w for _, _, w in COLUMNS) + len(COLUMNS) - 1 + MARK_WIDTH
-    flexible = [i for i, (_, _, w) in enumerate(COLUMNS) if w == 0]
-    room = max(len(flexible) * 8, width - fixed)
+    """Each column's width for a table `width` cells wide (one space between columns); 0 for a
+    column left out because the table is too narrow for every column at its width."""
     widths = [w for _, _, w in COLUMNS]
+    names = [name for name, _, _ in COLUMNS]
+    flexible = [i for i, (_, _, w) in enumerate(COLUMNS) if w == 0]
+
+    def needed() -> int:
+        shown = [w for i, w in enumerate(widths) if w or i in flexible]
+        return sum(shown) + len(shown) - 1 + MARK_WIDTH + len(flexible) * MIN_FLEXIBLE_WIDTH
+
+    for name in DROPPED_FIRST:
+        if needed() <= width:
+            break
+        widths[names.index(name)] = 0
+    shown = [w for i, w in enumerate(widths) if w or i in flexible]
+    fixed = sum(shown) + len(shown) - 1 + MARK_WIDTH
+    room = max(len(flexible) * MIN_FLEXIBLE_WIDTH, width - fixed)
     for n, index in enumerate(flexible):
         widths[index] = room // len(flexible) + (1 if n < room % len(flexible) else 0)
     return widths
@@ -184,6 +201,7 @@ class RunsTable(CursorList[str]):
         cells = [
             fit(header, w, right=name in NUMERIC_COLUMNS)
             for (name, header, _), w in zip(COLUMNS, widths, strict=True)
+            if w
         ]
         return self.text_strip(" " * MARK_WIDTH + " ".join(cells), width, "runs-table--header")
 
@@ -202,7 +220,10 @@ class RunsTable(CursorList[str]):
                 base + self.get_component_rich_style("runs-table--marked", partial=True),
             )
         ]
-        for n, ((name, _, _), w) in enumerate(zip(COLUMNS, column_widths(width), strict=True)):
+        shown = [
+            (name, w) for (name, _, _), w in zip(COLUMNS, column_widths(width), strict=True) if w
+        ]
+        for n, (name, w) in enumerate(shown):
             style = base
             if name == "status" and status in STATUS_STYLES:
                 style = base + self.get_component_rich_style(f"runs-table--{status}", partial=True)
