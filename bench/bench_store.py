@@ -178,10 +178,13 @@ async def open_pane(store_path: Path, runs_dir: Path) -> tuple[float, float, flo
     from textual.app import App, ComposeResult
 
     from ftui.tui.sections.runs import RunsPane
+    from ftui.tui.stylesheet import APP_CSS
 
     store = RunStore(store_path, runs_dir)
 
     class PaneApp(App[None]):
+        CSS_PATH = APP_CSS
+
         def compose(self) -> ComposeResult:
             yield RunsPane(store, refresh_interval=None)
 

@@ -21,6 +21,7 @@ from ftui.config import Config
 from ftui.services.root import Services
 from ftui.tui.keymap import CommandsProvider, collect_commands, command
 from ftui.tui.screens.workbench import SECTIONS, WorkbenchScreen
+from ftui.tui.stylesheet import HORIZONTAL_BREAKPOINTS, VERTICAL_BREAKPOINTS
 
 UI_SWITCH_INTERVAL_S = 0.001
 
@@ -29,6 +30,8 @@ class FtuiApp(App[None]):
     """ftui's Textual app. Build it with `make_app`."""
 
     CSS_PATH = "app.tcss"
+    HORIZONTAL_BREAKPOINTS = HORIZONTAL_BREAKPOINTS
+    VERTICAL_BREAKPOINTS = VERTICAL_BREAKPOINTS
     TITLE = "ftui"
     COMMAND_GROUP = "Workbench"
     # Our provider lists every command of the screen; the system one adds theme and screenshot.

@@ -6,6 +6,7 @@ picture, the machine-dependent backend summary in the header fixed, no cursor bl
 
 from __future__ import annotations
 
+import fcntl
 import shutil
 import tempfile
 from collections.abc import Awaitable, Callable, Iterator
@@ -14,6 +15,7 @@ from typing import Any
 
 import pytest
 from textual.pilot import Pilot
+from textual.widgets import Static
 
 from ftui.config import Config
 from ftui.core.dataset.demo import create_demo_workspace
@@ -27,11 +29,15 @@ BACKENDS = "local: CPU · OpenAI: no key"
 
 @pytest.fixture
 def place() -> Iterator[Path]:
+    # The path shows in some pictures, so it is fixed; tests run two at a time (-n 2), so one
+    # holds it at a time, or one test's cleanup deletes the dataset another has open.
     root = Path(tempfile.gettempdir()) / "ftui-data-snapshots"
-    shutil.rmtree(root, ignore_errors=True)
-    root.mkdir(parents=True)
-    yield root
-    shutil.rmtree(root, ignore_errors=True)
+    with (Path(tempfile.gettempdir()) / "ftui-data-snapshots.lock").open("w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        shutil.rmtree(root, ignore_errors=True)
+        root.mkdir(parents=True)
+        yield root
+        shutil.rmtree(root, ignore_errors=True)
 
 
 def app_on_demo(place: Path) -> FtuiApp:
@@ -100,3 +106,22 @@ def test_quit_with_unsaved_edits(snap_compare: Any, place: Path) -> None:
 def test_no_dataset_open(snap_compare: Any, place: Path) -> None:
     app = make_app(Config(home=place / "home"))
     assert snap_compare(app, terminal_size=SIZE, run_before=then())
+
+
+# -- at 80x24, the size of many SSH terminals: the list keeps most of the height -----------------
+
+SMALL = (80, 24)
+MACHINE = "no GPU: CPU with 16.0 GiB RAM (12.0 GiB free)"
+
+
+def test_data_section_at_80x24(snap_compare: Any, place: Path) -> None:
+    assert snap_compare(app_on_demo(place), terminal_size=SMALL, run_before=then())
+
+
+def test_jobs_section_at_80x24(snap_compare: Any, place: Path) -> None:
+    async def fix_the_machine_line(pilot: Pilot[Any]) -> None:
+        pilot.app.screen.query_one("#jobs-machine", Static).update(MACHINE)
+
+    assert snap_compare(
+        app_on_demo(place), terminal_size=SMALL, run_before=then("2", fix_the_machine_line)
+    )

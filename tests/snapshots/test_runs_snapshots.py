@@ -22,6 +22,7 @@ from textual.pilot import Pilot
 from ftui.core.runs.events import EventWriter
 from ftui.services.store import RunStore
 from ftui.tui.sections.runs import RunsPane
+from ftui.tui.stylesheet import APP_CSS, HORIZONTAL_BREAKPOINTS, VERTICAL_BREAKPOINTS
 
 T0 = 1_700_000_000.0
 SIZE = (130, 36)
@@ -129,6 +130,10 @@ def store(request: pytest.FixtureRequest) -> Iterator[RunStore]:
 
 
 class RunsApp(App[None]):
+    CSS_PATH = APP_CSS
+    HORIZONTAL_BREAKPOINTS = HORIZONTAL_BREAKPOINTS
+    VERTICAL_BREAKPOINTS = VERTICAL_BREAKPOINTS
+
     def __init__(self, store: RunStore) -> None:
         super().__init__()
         self.store = store
@@ -168,3 +173,26 @@ def test_compare_screen(snap_compare, store: RunStore) -> None:
         await settle(pilot)
 
     assert snap_compare(RunsApp(store), terminal_size=SIZE, run_before=compare)
+
+
+# -- at 80x24, the size of many SSH terminals ----------------------------------------------------
+
+SMALL = (80, 24)
+
+
+def test_runs_pane_at_80x24(snap_compare, store: RunStore) -> None:
+    async def mark_one(pilot: Pilot[None]) -> None:
+        await settle(pilot)
+        await pilot.press("down", "space", "up")
+
+    assert snap_compare(RunsApp(store), terminal_size=SMALL, run_before=mark_one)
+
+
+def test_run_page_at_80x24(snap_compare, store: RunStore) -> None:
+    async def open_first_finished(pilot: Pilot[None]) -> None:
+        await settle(pilot)
+        await pilot.press("down", "enter")
+        await settle(pilot)
+        await settle(pilot)
+
+    assert snap_compare(RunsApp(store), terminal_size=SMALL, run_before=open_first_finished)

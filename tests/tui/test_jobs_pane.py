@@ -23,6 +23,7 @@ from ftui.services.root import Services
 from ftui.services.store import RunStore
 from ftui.tui.screens.confirm import ConfirmScreen
 from ftui.tui.sections.jobs import JobsPane
+from ftui.tui.stylesheet import APP_CSS, HORIZONTAL_BREAKPOINTS, VERTICAL_BREAKPOINTS
 from ftui.tui.widgets.jobs_form import JobsLaunchForm
 from ftui.tui.widgets.jobs_table import JobsTable
 
@@ -73,6 +74,10 @@ def dataset(tmp_path: Path) -> Path:
 
 
 class JobsApp(App[None]):
+    CSS_PATH = APP_CSS
+    HORIZONTAL_BREAKPOINTS = HORIZONTAL_BREAKPOINTS
+    VERTICAL_BREAKPOINTS = VERTICAL_BREAKPOINTS
+
     def __init__(self, config: Config, store: RunStore) -> None:
         super().__init__()
         self.config = config

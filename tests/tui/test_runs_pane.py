@@ -26,6 +26,7 @@ from ftui.tui.screens.run_page import RunScreen
 from ftui.tui.screens.runs_compare import CompareScreen
 from ftui.tui.sections import runs as runs_module
 from ftui.tui.sections.runs import RunsLoaded, RunsPane
+from ftui.tui.stylesheet import APP_CSS, HORIZONTAL_BREAKPOINTS, VERTICAL_BREAKPOINTS
 from ftui.tui.widgets.config_diff import ConfigDiff
 from ftui.tui.widgets.loss_chart import LossChart
 
@@ -80,6 +81,10 @@ def build_history(root: Path) -> RunStore:
 
 
 class RunsApp(App[None]):
+    CSS_PATH = APP_CSS
+    HORIZONTAL_BREAKPOINTS = HORIZONTAL_BREAKPOINTS
+    VERTICAL_BREAKPOINTS = VERTICAL_BREAKPOINTS
+
     def __init__(self, store: RunStore) -> None:
         super().__init__()
         self.store = store

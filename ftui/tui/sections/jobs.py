@@ -96,22 +96,6 @@ class JobsPane(Container):
     """Local jobs: the runs table, the machine, the launch form and its plan."""
 
     COMMAND_GROUP = "Jobs"
-    DEFAULT_CSS = """
-    JobsPane { height: 1fr; layout: vertical; }
-    JobsPane #jobs-table { height: auto; max-height: 10; border: round $panel-lighten-2; }
-    JobsPane #jobs-table:focus { border: round $accent; }
-    JobsPane #jobs-machine { height: 1; padding: 0 1; color: $text-muted; }
-    JobsPane #jobs-main { height: 1fr; }
-    JobsPane #jobs-form { width: 1fr; border: round $panel-lighten-2; }
-    JobsPane #jobs-form:focus-within { border: round $accent; }
-    JobsPane .jobs-row { height: 1; margin-bottom: 0; }
-    JobsPane .jobs-label { width: 20; color: $text-muted; }
-    JobsPane .jobs-row Input { width: 1fr; }
-    JobsPane .jobs-row Select { width: 1fr; }
-    JobsPane #jobs-form-note { color: $warning; padding: 1 0 0 0; }
-    JobsPane #jobs-form, JobsPane #jobs-plan { border-title-color: $text-muted; }
-    JobsPane #jobs-plan { width: 45%; padding: 0 1; border: round $panel-lighten-2; }
-    """
     BINDINGS: ClassVar = [
         command(
             "ctrl+l",

@@ -1,6 +1,7 @@
 """The Runs section: every run, newest first, filterable, each one a key away from its page.
 
-`RunsPane(store)` is what the workbench mounts; it works on its own in any App too. The store is
+`RunsPane(store)` is what the workbench mounts; it works on its own in any App too (with
+`CSS_PATH = ftui.tui.stylesheet.APP_CSS`, where its styles are). The store is
 only touched from thread workers; results come back as messages. Runs still going are re-read
 every few seconds so their status, losses and durations move while the list is open.
 """
@@ -82,13 +83,6 @@ class RunsPane(Container):
     """The run history: a filter bar, the runs table and a status line."""
 
     COMMAND_GROUP = "Runs"
-    DEFAULT_CSS = """
-    RunsPane { height: 1fr; layout: vertical; }
-    RunsPane #runs-filters { dock: top; height: auto; padding: 0 1; }
-    RunsPane #runs-filters Select { width: 20; margin-right: 1; }
-    RunsPane #runs-filters Input { width: 1fr; margin-right: 1; }
-    RunsPane #runs-status { dock: bottom; height: 1; padding: 0 1; color: $text-muted; }
-    """
     BINDINGS: ClassVar = [
         command(
             "f",

@@ -3,8 +3,9 @@ changed on disk by another program. Each runs in a thread worker that reports wh
 
 from __future__ import annotations
 
+import threading
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from functools import partial
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -12,6 +13,7 @@ from typing import TYPE_CHECKING, Any
 from textual.worker import get_current_worker
 
 from ftui.tui.sections.data.part import (
+    FIRST_PAINT_WAIT,
     PROGRESS_INTERVAL,
     DataPart,
     ExampleEdited,
@@ -31,6 +33,8 @@ DISK_CHECK_INTERVAL = 2.0
 class SessionOpened(WorkerReport):
     session: SharedSession
     examples: int
+    # Set by the UI once the first rows are painted; the opening worker waits for it.
+    painted: threading.Event = field(default_factory=threading.Event)
 
 
 @dataclass
@@ -106,6 +110,9 @@ class DatasetFiles(DataPart):
         super().__init__(section)
         self.config = config
         self.fmt = fmt
+        # Set once the open dataset's first rows are painted (see FIRST_PAINT_WAIT).
+        self.first_paint = threading.Event()
+        self.first_paint.set()
 
     def start_disk_checks(self) -> None:
         self.section.set_interval(DISK_CHECK_INTERVAL, self.check_disk)
@@ -175,9 +182,12 @@ class DatasetFiles(DataPart):
                 session.close()
                 return
             if not opened:
-                # The session loads its tokenizer after this first chunk, in this thread; rows
-                # show without token counts until the next IndexProgress.
-                self.post(SessionOpened(shared, count))
+                # The first rows go on screen before anything else: after this chunk the session
+                # loads its tokenizer, in this thread, and indexing goes on, both holding the GIL
+                # the first paint needs. Rows show without token counts until an IndexProgress.
+                opened_report = SessionOpened(shared, count)
+                self.post(opened_report)
+                opened_report.painted.wait(FIRST_PAINT_WAIT)
                 opened, last = True, time.monotonic()
             elif time.monotonic() - last >= PROGRESS_INTERVAL:
                 self.post(IndexProgress(shared, count, done=False))

@@ -259,6 +259,8 @@ class DataSection(FileKeys):
         # RowLike declares plain attributes; RowSummary's are frozen (read-only) fields, which
         # mypy counts as a mismatch though the list only reads them.
         self.example_list.set_source(cast("RowSource", event.session))
+        self.files.first_paint = event.painted
+        self.call_after_refresh(event.painted.set)
         if self.screen.focused is None:
             self.focus_list()
         self.pane.show_progress("waiting for the whole file", 0, 0)

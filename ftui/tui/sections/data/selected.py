@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from functools import partial
 from typing import Any
 
-from ftui.tui.sections.data.part import DataPart, WorkerReport
+from ftui.tui.sections.data.part import FIRST_PAINT_WAIT, DataPart, WorkerReport
 from ftui.tui.shared_session import SharedSession
 from ftui.tui.widgets.conversation_view import ExampleShown
 
@@ -62,6 +62,7 @@ class SelectedExample(DataPart):
         self, session: SharedSession, position: int, version: int, messages: list[dict[str, Any]]
     ) -> None:
         """Tokens of each message (the tokenizer may still be loading: not on the UI thread)."""
+        self.section.files.first_paint.wait(FIRST_PAINT_WAIT)  # the tokenizer slows the paint
         from ftui.core.pricing.models import DEFAULT_OPENAI_MODEL, is_local_model
         from ftui.core.pricing.tokens import (
             TOKENS_PER_EXAMPLE,

@@ -1,0 +1,62 @@
+"""At 80x24 (many SSH terminals) the lists keep most of the height and nothing is cut mid-word;
+on a big terminal everything is as it was. How it looks is in tests/snapshots (the 80x24 ones)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from textual.widgets import Static
+
+from ftui.tui.widgets.runs_table import COLUMNS, column_widths
+from tests.tui.conftest import SIZE, data_section, settle
+
+SMALL = (80, 24)
+
+
+def test_a_narrow_runs_table_leaves_out_whole_columns_rather_than_cutting_them() -> None:
+    names = [name for name, _, _ in COLUMNS]
+    everything = column_widths(130)
+    assert all(everything), "a wide table shows every column"
+    widths = column_widths(78)  # the runs table at 80 columns, less its scrollbar gutter
+    shown = [name for name, w in zip(names, widths, strict=True) if w]
+    assert shown == [
+        "status",
+        "id",
+        "base_model",
+        "dataset",
+        "examples",
+        "train_loss",
+        "valid_loss",
+    ]
+    # What is shown fits exactly: columns, one space between each, and the mark.
+    assert sum(w for w in widths if w) + len(shown) - 1 + 2 == 78
+
+
+async def test_at_80x24_the_example_list_gets_most_of_the_data_section(
+    app_factory: Any, demo_path: Path
+) -> None:
+    app = app_factory(demo_path)
+    async with app.run_test(size=SMALL) as pilot:
+        await settle(pilot)
+        data = data_section(app)
+        example_list, pane = data.example_list, data.pane
+        assert example_list.size.height >= 12  # it had 5 rows
+        assert example_list.outer_size.height > 2 * pane.outer_size.height
+        # The summary stays, the distributions fold away, and the summary wraps at words.
+        summary = app.screen.query_one("#validation-summary", Static)
+        assert summary.display and summary.size.width > 0
+        assert not app.screen.query_one("#tokens-distribution").display
+        assert summary.region.right <= pane.content_region.right
+        # The first user message keeps a readable width (the role letters give way).
+        header = example_list.render_line(0).text
+        assert "roles" not in header and "first user message" in header
+
+
+async def test_on_a_big_terminal_nothing_folds_away(app_factory: Any, demo_path: Path) -> None:
+    app = app_factory(demo_path)
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(pilot)
+        assert app.screen.query_one("#tokens-distribution").display
+        header = data_section(app).example_list.render_line(0).text
+        assert "roles" in header
