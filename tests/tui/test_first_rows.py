@@ -12,7 +12,7 @@ from typing import Any
 import pytest
 
 import ftui.core.pricing.tokens as tokens
-import ftui.core.validation.validate as validate
+import ftui.core.validation.validator as validator
 from ftui.tui.widgets.example_list import ExampleList
 from tests.tui.conftest import SIZE, data_section, settle
 
@@ -36,7 +36,7 @@ async def test_first_rows_are_painted_before_the_tokenizer_loads(
 
     monkeypatch.setattr(ExampleList, "render_row", counting_render_row)
     monkeypatch.setattr(tokens, "get_encoding", noting_get_encoding)
-    monkeypatch.setattr(validate, "get_encoding", noting_get_encoding)
+    monkeypatch.setattr(validator, "get_encoding", noting_get_encoding)
     tokens._encodings.clear()  # as in a fresh process: the first call loads it
 
     app = app_factory(demo_path)
