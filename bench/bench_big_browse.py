@@ -132,20 +132,21 @@ LAUNCH = time.perf_counter()
 from textual import events
 from ftui.config import Config
 from ftui.tui.app import make_app
+from ftui.tui.sections.data.files import DatasetFiles
 from ftui.tui.sections.data.section import DataSection
 from ftui.tui.widgets.example_list import ExampleList
 
 # When the dataset starts opening (the app's first frame is painted just before), and when
 # the whole file is indexed.
 OPENED, INDEXED = [], []
-start_open, indexing_done = DataSection._start_open, DataSection._indexing_done
+start_open, indexing_done = DataSection.start_open, DatasetFiles.indexing_done
 def _start_open(self, path):
     OPENED.append(time.perf_counter())
     start_open(self, path)
 def _indexing_done(self):
     INDEXED.append(time.perf_counter())
     indexing_done(self)
-DataSection._start_open, DataSection._indexing_done = _start_open, _indexing_done
+DataSection.start_open, DatasetFiles.indexing_done = _start_open, _indexing_done
 
 path, home, keys_per_kind = Path(sys.argv[1]), Path(sys.argv[2]), int(sys.argv[3])
 KINDS = ("end", "home", "pagedown", "down", "up")

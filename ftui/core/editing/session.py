@@ -5,7 +5,7 @@
 - `Document` (document.py): the examples in view order over the byte-offset index, and the
   primitive operations that change them;
 - `History` (history.py): an `Edit` as primitive operations, undo and redo;
-- the crash journal (journal.py): every edit is journaled before `apply` returns, so a killed
+- `CrashJournal` (session_journal.py): every edit is journaled before `apply` returns, so a killed
   session can be rebuilt by replaying the journal over the original file;
 - `Checks` (checks.py): findings, token counts and rows, re-checked per example as edits arrive,
   and the adoption of full passes (full_pass.py) run in a worker over a snapshot;
@@ -32,17 +32,9 @@ from ftui.core.editing.document import Document, FileChangedError, SourceRewritt
 from ftui.core.editing.edits import Edit, EditError, edit_from_dict, edit_to_dict
 from ftui.core.editing.full_pass import FullPassResult, FullPassSnapshot, run_full_pass
 from ftui.core.editing.history import History
-from ftui.core.editing.journal import (
-    FileFingerprint,
-    JournalError,
-    JournalInfo,
-    JournalWriter,
-    inspect_journal,
-    journal_path_for,
-    read_journal,
-    set_aside,
-)
+from ftui.core.editing.journal import FileFingerprint, JournalError, JournalInfo
 from ftui.core.editing.row_summary import RowSummary
+from ftui.core.editing.session_journal import CrashJournal
 from ftui.core.editing.writer import (
     SAVE_PAUSE_ENV,
     DocumentWriter,
@@ -87,10 +79,9 @@ class DatasetSession:
         self._history = History(self._document)
         self._checks = Checks(self._document, options)
         self._writer = DocumentWriter(self._document)
-        self._journal: JournalWriter | None = None
-        self._replaying = False
+        self._journal = CrashJournal(self.journal_dir)
         self._bind(path)
-        self._pending = inspect_journal(self._journal_path, self._source)
+        self._journal.look_for_pending()
 
     @classmethod
     def open(
@@ -113,7 +104,7 @@ class DatasetSession:
         """Point the session at `path` as its unedited original (after open or save)."""
         self._source: FileFingerprint = self._document.bind(path)
         self._binding += 1
-        self._journal_path = journal_path_for(path, self.journal_dir)
+        self._journal.bind(path, str(self.format), self._source)
         self._writer.forget_layout()
 
     # -- what it is -------------------------------------------------------------------------------
@@ -182,9 +173,7 @@ class DatasetSession:
 
     def close(self) -> None:
         """Release the file and journal handles (the journal file itself stays until saved)."""
-        if self._journal is not None:
-            self._journal.close()
-            self._journal = None
+        self._journal.close()
         self._document.close()
 
     def __enter__(self) -> DatasetSession:
@@ -278,18 +267,18 @@ class DatasetSession:
         self._history.apply(edit)
         self._bump(content=True)
         try:
-            self._log("apply", edit_to_dict(edit))
-        except OSError as exc:
+            self._journal.log("apply", edit_to_dict(edit))
+        except JournalError:
             self._history.take_back()
             self._bump(content=True)
-            raise self._journal_failed(exc) from exc
+            raise
         self._history.forget_redo()
 
     def undo(self) -> Edit | None:
         """Undo the last edit; returns it (None when there is nothing to undo)."""
         if not self._history.can_undo:
             return None
-        self._log_or_raise("undo")
+        self._journal.log("undo")
         edit = self._history.undo()
         self._bump(content=True)
         return edit
@@ -298,7 +287,7 @@ class DatasetSession:
         """Re-apply the last undone edit; returns it (None when there is nothing to redo)."""
         if not self._history.can_redo:
             return None
-        self._log_or_raise("redo")
+        self._journal.log("redo")
         edit = self._history.redo()
         self._bump(content=True)
         return edit
@@ -310,18 +299,16 @@ class DatasetSession:
 
     def pending_journal(self) -> JournalInfo | None:
         """Unsaved edits left by an earlier session on this file (None when there are none)."""
-        return self._pending
+        return self._journal.pending
 
     def restore_journal(self) -> int:
         """Replay the pending journal over the file; returns how many edits are back."""
-        info = self._pending
+        info = self._journal.pending
         if info is None:
             return 0
-        if not info.compatible:
-            raise JournalError(f"cannot restore the unsaved edits of {self.path}: {info.reason}")
-        _header, entries = read_journal(info.path)
+        entries = self._journal.steps_to_replay(info)
         self.ensure_indexed()
-        self._replaying = True
+        self._journal.replaying = True
         try:
             for entry in entries:
                 op = entry["op"]
@@ -334,49 +321,13 @@ class DatasetSession:
         except (EditError, KeyError, TypeError) as exc:
             raise JournalError(f"the journal {info.path} does not replay cleanly: {exc}") from exc
         finally:
-            self._replaying = False
-        self._pending = None
-        # The replayed steps are already on disk: keep appending to the same journal.
-        self._journal = JournalWriter.reopen(info.path)
+            self._journal.replaying = False
+        self._journal.resume(info)
         return self._history.depth
 
     def discard_journal(self) -> None:
         """Forget the pending journal (it is renamed aside, not deleted)."""
-        if self._pending is not None and self._pending.path.exists():
-            set_aside(self._pending.path)
-        self._pending = None
-
-    def _log(self, op: str, edit: dict[str, Any] | None = None) -> None:
-        if self._replaying:
-            return
-        if self._journal is None:
-            if self._pending is not None:
-                # Editing without restoring: keep the old journal aside rather than mixing it in.
-                self.discard_journal()
-            self._journal = JournalWriter(
-                self._journal_path, dataset=self.path, fmt=str(self.format), source=self._source
-            )
-        self._journal.append(op, edit)
-
-    def _log_or_raise(self, op: str) -> None:
-        try:
-            self._log(op)
-        except OSError as exc:
-            raise self._journal_failed(exc) from exc
-
-    def _journal_failed(self, exc: OSError) -> JournalError:
-        return JournalError(
-            f"cannot write the crash journal {self._journal_path} ({exc.strerror or exc}), so "
-            "the change was not made; free some space or check the permissions of "
-            f"{self.journal_dir}, then try again"
-        )
-
-    def _clear_journal(self) -> None:
-        if self._journal is not None:
-            self._journal.remove()
-            self._journal = None
-        elif self._pending is not None:
-            self.discard_journal()  # unresolved edits of an earlier session: kept aside
+        self._journal.discard_pending()
 
     # -- validation -------------------------------------------------------------------------------
 
@@ -497,7 +448,7 @@ class DatasetSession:
         """Re-bind to the saved file: it is the new original; edits and journal are done.
         What validation knew carries over (example ids become the new file's positions)."""
         self._checks.renumber(self._document.ids())
-        self._clear_journal()
+        self._journal.clear()
         self._bind(target)
         try:
             index = build_index(target)
@@ -505,5 +456,4 @@ class DatasetSession:
             index = ExampleIndex(target, "jsonl")
         self._document.adopt_index(index)
         self._history.clear()
-        self._pending = None
         self._bump(content=True)
