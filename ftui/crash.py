@@ -1,4 +1,4 @@
-"""An internal error in a command: one line on stderr, the traceback in a crash log, exit 3.
+"""An internal error in a command: one line on stderr, the traceback in a crash log, exit 70.
 
 Exit 1 means "the data has problems" to scripts and CI; a bug in ftui must not look like that,
 and a user should not have to read a traceback to learn that it is one.
@@ -13,7 +13,7 @@ import time
 import traceback
 from pathlib import Path
 
-EXIT_INTERNAL_ERROR = 3
+EXIT_INTERNAL_ERROR = 70  # EX_SOFTWARE (sysexits.h): 1 is "the data has errors", 3 "cancelled"
 
 
 def _crash_dir() -> Path:

@@ -112,7 +112,7 @@ def test_an_internal_error_exits_3_with_one_line_and_a_crash_log(tmp_path: Path)
         timeout=60,
         env={**os.environ, "FTUI_HOME": str(home)},
     )
-    assert done.returncode == 3
+    assert done.returncode == 70
     assert "Traceback" not in done.stderr and len(done.stderr.strip().splitlines()) == 1
     assert "internal error (ZeroDivisionError: division by zero in a check)" in done.stderr
     logs = list((home / "crashes").glob("crash-*.log"))
