@@ -22,6 +22,7 @@ from ftui.core.dataset.formats import (
 from ftui.core.dataset.from_canonical import NOTE_REJECTED_LEFT_OUT
 from ftui.core.dataset.reader import iter_records
 from ftui.core.validation.report import format_report
+from ftui.core.validation.stats import format_stats, stats_dict
 from ftui.core.validation.validate import DatasetValidator, ValidationOptions, validate_file
 
 PAIR = {
@@ -42,6 +43,8 @@ def test_dpo_and_kto_files_are_counted_as_preference_data(shared_datasets: Path)
     kto = validate_file(shared_datasets / "sharegpt/kto_en_demo.json")
     assert kto.kinds == {"kto+": 150, "kto-": 150}
     assert "150 KTO examples labelled desirable and 150 undesirable" in format_report(kto)
+    assert stats_dict(kto)["kinds"] == {"kto+": 150, "kto-": 150}
+    assert "150 undesirable" in format_stats(kto)
     # A pair trains on both answers: the rejected one is in the token count.
     chosen_only = validate_file(
         shared_datasets / "sharegpt/dpo_en_demo.json", ValidationOptions(near_duplicates=False)

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Sequence
 from typing import Any
 
-from ftui.core.validation.report import ValidationReport
+from ftui.core.validation.report import ValidationReport, kinds_text
 
 BAR_WIDTH = 30
 
@@ -47,6 +47,7 @@ def stats_dict(report: ValidationReport) -> dict[str, Any]:
         "tokens": report.tokens.to_json_dict(),
         "assistant_tokens": report.assistant_tokens.to_json_dict(),
         "billing": report.billing.to_json_dict(),
+        "kinds": dict(sorted(report.kinds.items())),
         "messages_per_example": {str(k): v for k, v in sorted(report.messages_per_example.items())},
         "tokens_histogram": dict(power_of_two_histogram(report.tokens_per_example)),
         "role_patterns": dict(report.role_patterns.most_common(20)),
@@ -63,6 +64,7 @@ def format_stats(report: ValidationReport) -> str:
         f"  format {report.format} · {report.examples:,} examples · "
         f"{report.errors:,} errors · {report.warnings:,} warnings "
         "(`ftui validate` lists them)",
+        *([f"  {kinds_text(report.kinds)}"] if kinds_text(report.kinds) else []),
         "",
         f"  tokens per example ({t.encoding}): total {t.total:,} · min {t.min:,} · "
         f"p50 {t.p50:,} · mean {t.mean:,.1f} · p95 {t.p95:,} · max {t.max:,}",
