@@ -227,6 +227,8 @@ def _train(run_dir: Path, writer: Any, *, resume: bool, stop: StopRequest) -> st
         f"Dataset: {len(train_rows)} training examples"
         + (f", {len(eval_rows)} validation examples." if eval_rows else ".")
     )
+    for reason, count in train_rows.left_out.items():
+        writer.log(f"Left out {count} training example(s): {reason}.", level="warning")
 
     from ftui.train.loading import (
         LoadError,
