@@ -422,3 +422,27 @@ async def test_a_live_run_page_notices_its_process_killed(store: RunStore) -> No
             "-> failed: The training process died" in page.query_one("#run-events", Log).lines[-1]
         )
     assert store.get_run("llama-d").status == "failed"
+
+
+async def test_the_list_notices_a_process_killed_while_it_is_open(store: RunStore) -> None:
+    import os
+    import signal
+
+    class LiveApp(RunsApp):
+        def compose(self) -> ComposeResult:
+            yield RunsPane(self.store, refresh_interval=0.05, now=T0 + 1000)
+
+    record = register_process(store, "llama-d", ["sh", "-c", "echo step 20; exec sleep 60"])
+    app = LiveApp(store)
+    async with app.run_test(size=(150, 30)) as pilot:
+        await settle(app, pilot)
+        table = app.query_one(RunsPane).table
+        assert table.runs[0].status == "running"
+        os.kill(record.pid, signal.SIGKILL)
+        for _ in range(150):  # the refresh timer fires every 50 ms
+            if table.runs[0].status == "failed":
+                break
+            await pilot.pause(0.02)
+        assert table.runs[0].status == "failed"
+    run = store.get_run("llama-d")
+    assert run.status == "failed" and run.error is not None and "step 20" in run.error

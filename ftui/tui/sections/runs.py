@@ -212,10 +212,13 @@ class RunsPane(Container):
         if self.store.count_runs(**filters.as_kwargs()) != total:
             self.app.call_from_thread(self.load_runs, filters)
             return
+        from ftui.services import liveness
+
         fresh = []
         for run_id in run_ids:
             self.store.ingest_events(run_id)
-            fresh.append(self.store.get_run(run_id))
+            # A run whose process died while the list is open shows failed, not running forever.
+            fresh.append(liveness.check_run(self.store, self.store.get_run(run_id)))
         self.post_message(RunsRefreshed(filters, fresh))
 
     @on(RunsRefreshed)
