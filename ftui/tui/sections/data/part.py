@@ -23,9 +23,10 @@ if TYPE_CHECKING:
 
 # Thread workers post at most this often (seconds): a fast stream must not flood the queue.
 PROGRESS_INTERVAL = 0.1
-# Work that only fills in token counts (loading the tokenizer, counting) waits this long at most
-# for a newly opened dataset's first rows to be painted: it holds the GIL the paint needs.
-FIRST_PAINT_WAIT = 2.0
+# Work that only fills in token counts (loading the tokenizer, counting) holds the GIL the first
+# paint needs, so it waits for a newly opened dataset's first rows to be painted. The event is set
+# after the next refresh; this is only a guard, long because a loaded machine paints slowly.
+FIRST_PAINT_WAIT = 10.0
 
 
 class WorkerReport(Message):
