@@ -120,3 +120,25 @@ def test_split_of_a_json_array_writes_json_arrays(shared_datasets: Path, tmp_pat
     assert result.counts["train"] + result.counts["val"] == 91
     val = json.loads(result.paths["val"].read_text())
     assert len(val) == result.counts["val"] and "instruction" in val[0]
+
+
+def test_alpaca_to_openai_and_back_counts_the_prompts_it_joined(
+    shared_datasets: Path, tmp_path: Path
+) -> None:
+    from ftui.core.dataset.formats import JOINED_ALPACA_INPUT
+
+    source = shared_datasets / "alpaca/alpaca_en_demo.json"
+    records = [r.value for r in iter_records(source)]
+    with_input = sum(1 for r in records if r.get("instruction") and r.get("input"))
+    chat = tmp_path / "alpaca.jsonl"
+    result = convert_file(source, chat, "openai")
+    assert with_input > 0 and result.notes[JOINED_ALPACA_INPUT] == with_input
+    back = tmp_path / "alpaca.back.json"
+    assert not convert_file(chat, back, "alpaca").notes
+    again = [r.value for r in iter_records(back)]
+    # Nothing lost but the split the note counts: the prompt trained on is the same.
+    for old, new in zip(records, again, strict=True):
+        joined = "\n".join(part for part in (old["instruction"], old["input"]) if part)
+        assert (new["instruction"], new["output"]) == (joined, old["output"])
+    unchanged = sum(1 for old, new in zip(records, again, strict=True) if old == new)
+    assert unchanged == len(records) - with_input

@@ -84,6 +84,10 @@ LEFT_OUT_UNDESIRABLE = (
     "left out an example labelled undesirable (KTO label: false): SFT would teach the model "
     "the answer it should avoid"
 )
+JOINED_ALPACA_INPUT = (
+    "joined 'instruction' and 'input' into one prompt with a newline, as LLaMA-Factory trains "
+    "on it; converting back puts the whole prompt in 'instruction'"
+)
 
 
 # --------------------------------------------------------------------------- detection
@@ -234,7 +238,16 @@ def convert_example(
         need = "OpenAI's DPO format needs a preferred and a non-preferred answer to one prompt"
         return Conversion(None, [*problems, f"{what}: {need}"])
     record, notes = from_chat(chat, target)
+    if source is DatasetFormat.ALPACA and target is not DatasetFormat.ALPACA and _has_input(value):
+        notes.append(JOINED_ALPACA_INPUT)  # the target has one user turn: the split is not kept
     return Conversion(record, problems + notes)
+
+
+def _has_input(value: Any) -> bool:
+    if not isinstance(value, dict):
+        return False
+    instruction, extra = value.get("instruction"), value.get("input")
+    return isinstance(instruction, str) and isinstance(extra, str) and bool(instruction and extra)
 
 
 def convert_record(
