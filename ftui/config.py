@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import dataclasses
 import os
+import sys
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -26,14 +27,36 @@ class SettingsError(Exception):
     """A settings file or variable ftui cannot use; the message says where and what to do."""
 
 
+def _xdg_dir(variable: str, fallback: str) -> Path | None:
+    """The XDG base directory platformdirs gives on Linux and the BSDs (an unset or blank
+    variable means the fallback), without importing it: every command pays for this lookup."""
+    if sys.platform in ("darwin", "win32", "cygwin") or sys.platform.startswith("java"):
+        return None
+    value = os.environ.get(variable, "").strip()
+    return (Path(value) if value else Path.home() / fallback) / APP_NAME
+
+
+def user_data_dir() -> Path:
+    return _xdg_dir("XDG_DATA_HOME", ".local/share") or _platformdirs_path("user_data_path")
+
+
+def user_config_dir() -> Path:
+    return _xdg_dir("XDG_CONFIG_HOME", ".config") or _platformdirs_path("user_config_path")
+
+
+def _platformdirs_path(function: str) -> Path:
+    import platformdirs
+
+    path: Path = getattr(platformdirs, function)(APP_NAME, appauthor=False)
+    return path
+
+
 def default_home() -> Path:
     """Where ftui keeps its store, runs and workspaces: $FTUI_HOME, else the platform data dir."""
     env = os.environ.get("FTUI_HOME")
     if env:
         return Path(env).expanduser()
-    from platformdirs import user_data_path
-
-    return user_data_path(APP_NAME, appauthor=False)
+    return user_data_dir()
 
 
 def settings_path(environ: Mapping[str, str] | None = None) -> Path:
@@ -42,9 +65,7 @@ def settings_path(environ: Mapping[str, str] | None = None) -> Path:
     override = environ.get(CONFIG_ENV)
     if override:
         return Path(override).expanduser()
-    from platformdirs import user_config_path
-
-    return user_config_path(APP_NAME, appauthor=False) / CONFIG_FILE_NAME
+    return user_config_dir() / CONFIG_FILE_NAME
 
 
 @dataclass(frozen=True, repr=False)
@@ -241,7 +262,5 @@ def load_config(
         fields_given = {n[len(prefix) :]: v for n, v in values.items() if n.startswith(prefix)}
         sections[section] = section_class(**fields_given)
     if "home" not in values:
-        from platformdirs import user_data_path
-
-        values["home"] = user_data_path(APP_NAME, appauthor=False)
+        values["home"] = user_data_dir()
     return Config(home=values["home"], sources=sources, **sections)

@@ -67,10 +67,10 @@ def _run_app(config: Config, path: Path | None, *, fmt: str | None, notices: lis
 @click.pass_obj
 def open_command(config: Config, path: Path | None, fmt: str | None) -> None:
     """Open the workbench on PATH (default: the dataset open last time)."""
-    from ftui.tui.workspace_state import last_dataset
-
     notices: list[str] = []
     if path is None:
+        from ftui.tui.workspace_state import last_dataset
+
         remembered = last_dataset(config)
         if remembered is not None and remembered.is_file():
             path = remembered

@@ -117,6 +117,20 @@ def test_scan_index_yields_a_growing_index_before_the_scan_ends(tmp_path: Path) 
     assert seen.is_stale()
 
 
+@pytest.mark.parametrize("name", ["d.jsonl", "d.json"])
+def test_the_first_chunk_is_small_in_records_and_in_bytes(tmp_path: Path, name: str) -> None:
+    # A screenful of rows at once, however long the records are; then the usual chunks.
+    small = [b'{"i": %d}' % i for i in range(50)]
+    big = [b'{"i": %d, "pad": "%s"}' % (i, b"x" * 1000) for i in range(50)]
+    for records, first in ((small, 7), (big, 5)):
+        jsonl = name.endswith("l")
+        body = b"\n".join(records) + b"\n" if jsonl else b"[" + b",".join(records) + b"]"
+        path = write(tmp_path, name, body)
+        scanner = scan_index(path, chunk_records=20, first_records=7, first_bytes=4096)
+        sizes = [len(index) for index in scanner]
+        assert sizes == [first, first + 20, first + 40, 50][: len(sizes)] and sizes[-1] == 50
+
+
 @pytest.mark.parametrize(
     ("setup", "expected"),
     [

@@ -70,12 +70,13 @@ def test_open_is_lazy_and_index_steps_report_progress(tmp_path: Path) -> None:
     session = DatasetSession.open(path, journal_dir=tmp_path / "j")
     assert len(session) == 0 and not session.indexing_done
     steps = session.index_steps()
-    assert next(steps) == 10_000 and len(session) == 10_000
-    # The first rows show at once; the tokenizer loads in the indexing worker meanwhile.
-    assert session.row(9_999).first_user == "question 9999" and session.row(0).tokens is None
+    # A small first chunk, for a screenful of rows at once; then chunks of 10,000.
+    assert next(steps) == 500 and len(session) == 500
+    # The tokenizer loads in the indexing worker meanwhile.
+    assert session.row(499).first_user == "question 499" and session.row(0).tokens is None
     version = session.version
     counts = list(steps)
-    assert counts == [20_000, 25_000] and session.version > version
+    assert counts == [10_500, 20_500, 25_000] and session.version > version
     assert session.row(0).tokens == session.tokens(0) and (session.tokens(0) or 0) > 10
     assert session.indexing_done and len(session) == 25_000
     assert session.format == DatasetFormat.OPENAI

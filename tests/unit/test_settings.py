@@ -13,7 +13,16 @@ import pytest
 from click.testing import CliRunner
 
 from ftui.cli import cli
-from ftui.config import MASK, Config, OpenAISettings, SettingsError, load_config, settings_path
+from ftui.config import (
+    MASK,
+    Config,
+    OpenAISettings,
+    SettingsError,
+    load_config,
+    settings_path,
+    user_config_dir,
+    user_data_dir,
+)
 
 GOOD = """\
 home = "~/ftui-data"
@@ -98,6 +107,24 @@ def test_the_file_is_found_in_the_platform_config_dir_unless_overridden(
     if sys.platform.startswith("linux"):
         monkeypatch.setenv("XDG_CONFIG_HOME", str(tmp_path / "xdg"))
         assert settings_path({}) == tmp_path / "xdg" / "ftui" / "config.toml"
+
+
+@pytest.mark.parametrize("xdg", [None, "", "  ", "/srv/xdg"])
+def test_the_platform_dirs_are_the_ones_platformdirs_gives(
+    xdg: str | None, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # ftui looks them up itself on Linux (importing platformdirs costs every command); it must
+    # agree with platformdirs however the XDG variables are set.
+    import platformdirs
+
+    monkeypatch.setenv("HOME", str(tmp_path))
+    for variable in ("XDG_CONFIG_HOME", "XDG_DATA_HOME"):
+        if xdg is None:
+            monkeypatch.delenv(variable, raising=False)
+        else:
+            monkeypatch.setenv(variable, xdg)
+    assert user_config_dir() == platformdirs.user_config_path("ftui", appauthor=False)
+    assert user_data_dir() == platformdirs.user_data_path("ftui", appauthor=False)
 
 
 @pytest.mark.parametrize(

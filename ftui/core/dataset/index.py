@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import os
 from array import array
-from collections.abc import Iterator
+from collections.abc import Generator, Iterator
 from pathlib import Path
 from typing import IO, Literal
 
@@ -107,18 +107,30 @@ class ExampleIndex:
         return parse_record(data, i, line, offset, length, exact_numbers=exact_numbers)
 
 
+# The first chunk: enough rows for a tall terminal, read in a few milliseconds.
+FIRST_CHUNK_RECORDS = 500
+FIRST_CHUNK_BYTES = 1 << 20
+
+
 def scan_index(
-    path: str | os.PathLike[str], *, chunk_records: int = 10_000
-) -> Iterator[ExampleIndex]:
+    path: str | os.PathLike[str],
+    *,
+    chunk_records: int = 10_000,
+    first_records: int = FIRST_CHUNK_RECORDS,
+    first_bytes: int = FIRST_CHUNK_BYTES,
+) -> Generator[ExampleIndex, None, None]:
     """Index a file incrementally: yields the same, growing ExampleIndex after each chunk.
 
-    The last yield has `complete=True`. JSONL is indexed by scanning for newlines in big blocks,
+    The first chunk is small (`first_records` records, or fewer once they pass `first_bytes`)
+    so that a screenful of rows can be shown at once; each later one adds `chunk_records`. The
+    last yield has `complete=True`. JSONL is indexed by scanning for newlines in big blocks,
     without parsing any JSON.
     """
     layout, start = detect_layout(path)
     index = ExampleIndex(path, layout)
     offsets, lengths, lines = index.offsets, index.lengths, index.lines
-    next_yield = chunk_records
+    next_yield = min(first_records, chunk_records)
+    first_end = start + first_bytes
     with open_dataset(path) as handle:
         if layout == "jsonl":
             spans: Iterator[Span] = iter_line_spans(handle, start, keep_data=False)
@@ -130,8 +142,9 @@ def scan_index(
             offsets.append(offset)
             lengths.append(length)
             lines.append(line)
-            if len(offsets) >= next_yield:
-                next_yield += chunk_records
+            if len(offsets) >= next_yield or (first_end and offset + length >= first_end):
+                first_end = 0
+                next_yield = len(offsets) + chunk_records
                 yield index
     index.complete = True
     yield index

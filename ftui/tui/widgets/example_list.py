@@ -142,9 +142,15 @@ class ExampleList(CursorList[int]):
     def source(self) -> RowSource | None:
         return self._source
 
-    def set_source(self, source: RowSource | None) -> None:
-        """Show another dataset (or none); cursor, marks, matches and filter start afresh."""
+    def set_source(self, source: RowSource | None, *, keep_cursor: bool = False) -> None:
+        """Show another dataset (or none); cursor, marks, matches and filter start afresh.
+
+        `keep_cursor`: the same rows from a new source (a dataset's first rows, then its
+        session), so the cursor and the scroll stay."""
         self._source = source
+        if keep_cursor:
+            self.refresh_rows()
+            return
         self._view = None
         self.cursor = 0
         self.marks.clear()

@@ -21,7 +21,6 @@ from ftui.tui.sections.data.part import (
     WorkFailed,
 )
 from ftui.tui.shared_session import SharedSession
-from ftui.tui.workspace_state import remember_dataset
 
 if TYPE_CHECKING:
     from ftui.config import Config
@@ -124,12 +123,11 @@ class DatasetFiles(DataPart):
 
     def request_open(self, path: Path) -> None:
         """Open `path`, asking first when the open dataset has unsaved edits."""
-        from ftui.tui.screens.confirm import CANCEL, Choice, ConfirmScreen
-
         path = Path(path).expanduser()
         if self.session is None or not self.session.dirty:
             self.section.start_open(path)
             return
+        from ftui.tui.screens.confirm import CANCEL, Choice, ConfirmScreen
 
         def decided(choice: str | None) -> None:
             if choice == "save":
@@ -159,13 +157,30 @@ class DatasetFiles(DataPart):
         return f"{name} has unsaved edits" + (f" (the last: {label})." if label else ".")
 
     def load(self, path: Path) -> None:
-        self.run_thread(partial(self._load, path), "dataset")
+        """Show the file's first rows now, then open its session in a thread worker.
 
-    def _load(self, path: Path) -> None:
+        The first rows (`FirstRows`: a small, bounded first chunk) are read on this thread, so
+        they are in the next frame; the session's imports cost more than that whole frame and
+        wait, in the worker, until it is painted."""
+        from ftui.core.editing.first_rows import FirstRows
+
+        first_rows = FirstRows.read(path, self.fmt)
+        shown = threading.Event()
+        if first_rows is None:
+            shown.set()
+        else:
+            self.section.show_first_rows(first_rows)
+            self.section.call_after_refresh(shown.set)
+        self.run_thread(partial(self._load, path, shown), "dataset")
+
+    def _load(self, path: Path, first_rows_shown: threading.Event) -> None:
+        worker = get_current_worker()
+        first_rows_shown.wait(FIRST_PAINT_WAIT)
+        if worker.is_cancelled:
+            return
         from ftui.core.dataset.reader import DatasetError
         from ftui.core.editing.session import DatasetSession
 
-        worker = get_current_worker()
         try:
             session = DatasetSession.open(
                 path, fmt=self.fmt, journal_dir=self.config.home / "journals"
@@ -173,6 +188,8 @@ class DatasetFiles(DataPart):
         except (DatasetError, OSError, ValueError) as exc:
             self.post(OpenFailed(path, str(exc)))
             return
+        from ftui.tui.workspace_state import remember_dataset
+
         remember_dataset(self.config, session.path)
         shared = SharedSession(session)
         opened = False
@@ -338,6 +355,8 @@ class DatasetFiles(DataPart):
         except (FileChangedError, OSError, ValueError) as exc:
             self.post(WorkFailed("save", str(exc)))
             return
+        from ftui.tui.workspace_state import remember_dataset
+
         remember_dataset(self.config, saved)
         self.post(Saved(saved, then))
 

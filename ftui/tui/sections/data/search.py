@@ -67,12 +67,11 @@ class DatasetSearch(DataPart):
         return self.section.query_one(SearchBar)
 
     def forget(self) -> None:
-        from ftui.tui.widgets.search_bar import SearchBar
-
         self.query = None
         self._generation += 1
         self.matches = array("q")
-        for bar in self.section.query(SearchBar):
+        # By id: the bar's module is not imported until the first `/`.
+        for bar in self.section.query("#search-bar"):
             bar.display = False
 
     async def open_bar(self) -> None:

@@ -19,6 +19,7 @@ from textual.widgets import Static
 from textual.worker import Worker, WorkerState
 
 from ftui.config import Config
+from ftui.core.editing.first_rows import FirstRows
 from ftui.core.findings import Finding, Severity
 from ftui.tui.keymap import command
 from ftui.tui.messages import DatasetStateChanged
@@ -132,8 +133,8 @@ class DataSection(FileKeys):
         self._show_empty(True)
         self.files.start_disk_checks()
         if self._initial_path is not None:
-            # After the first frame: loading competes with painting it for the GIL.
-            self.call_after_refresh(self.request_open, self._initial_path)
+            # Now: the file's first rows are part of the first frame (see `files.load`).
+            self.request_open(self._initial_path)
 
     # -- children and state -----------------------------------------------------------------------
 
@@ -247,9 +248,15 @@ class DataSection(FileKeys):
     def _open_failed(self, event: OpenFailed) -> None:
         self.indexing = False
         self.path = None
+        self.example_list.set_source(None)  # first rows may have been shown
         self._show_empty(True)
         self._post_state()
         self.notify(f"Cannot open {event.path}: {event.error}", severity="error", timeout=15)
+
+    def show_first_rows(self, rows: FirstRows) -> None:
+        """The file's first rows, before its session is open (the list's cursor moves in them)."""
+        self._show_empty(False)
+        self.example_list.set_source(cast("RowSource", rows))
 
     @on(SessionOpened)
     def _session_opened(self, event: SessionOpened) -> None:
@@ -257,8 +264,12 @@ class DataSection(FileKeys):
         self.path = event.session.path
         self._show_empty(False)
         # RowLike declares plain attributes; RowSummary's are frozen (read-only) fields, which
-        # mypy counts as a mismatch though the list only reads them.
-        self.example_list.set_source(cast("RowSource", event.session))
+        # mypy counts as a mismatch though the list only reads them. The first rows shown so far
+        # are the session's own: the cursor and the scroll stay where the user put them.
+        self.example_list.set_source(
+            cast("RowSource", event.session),
+            keep_cursor=isinstance(self.example_list.source, FirstRows),
+        )
         self.files.first_paint = event.painted
         self.call_after_refresh(event.painted.set)
         if self.screen.focused is None:
