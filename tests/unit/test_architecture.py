@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import subprocess
 import sys
+from pathlib import Path
 
 import pytest
 
@@ -37,6 +38,21 @@ def test_cli_entry_point_is_light() -> None:
     loaded = _loaded_modules("import ftui.cli")
     assert "textual" not in loaded
     assert not any(m.split(".")[0] in HEAVY for m in loaded)
+
+
+def test_the_store_loads_neither_pandas_nor_numpy_and_leaves_them_importable(
+    tmp_path: Path,
+) -> None:
+    # sqlite_utils imports both when they are installed (a second on every `ftui runs`).
+    pytest.importorskip("pandas")
+    statement = (
+        "from pathlib import Path; from ftui.services.store import RunStore; "
+        f"store = RunStore(Path({str(tmp_path / 'h.db')!r}), Path({str(tmp_path / 'runs')!r})); "
+        "store.list_runs(); assert 'pandas' not in sys.modules; "
+        "import numpy, pandas; print(pandas.__name__)"
+    )
+    loaded = _loaded_modules(statement)
+    assert {"ftui.services.store.connection", "sqlite_utils", "pandas"} <= loaded
 
 
 def test_import_contracts_hold() -> None:

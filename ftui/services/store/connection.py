@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import contextlib
 import sqlite3
+import sys
 import threading
 import time
 import weakref
@@ -30,6 +31,29 @@ BUSY_TIMEOUT_MS = 30_000
 WRITE_RETRIES = 8
 
 T = TypeVar("T")
+
+
+# Optional modules sqlite_utils imports only to map their types to columns (ftui stores none).
+_SQLITE_UTILS_EXTRAS = ("pandas", "numpy")
+
+
+def sqlite_utils_database() -> type[Database]:
+    """sqlite_utils' `Database`, imported without pandas and numpy.
+
+    sqlite_utils imports both whenever they are installed (the training extras install them),
+    which costs about a second on every `ftui runs` command and in the app's first store query.
+    A `None` in `sys.modules` makes an import fail as if the module were absent; the entries
+    are removed again at once, so anything else can still import them."""
+    blocked = [name for name in _SQLITE_UTILS_EXTRAS if name not in sys.modules]
+    for name in blocked:
+        sys.modules[name] = None  # type: ignore[assignment]
+    try:
+        from sqlite_utils import Database
+    finally:
+        for name in blocked:
+            if sys.modules.get(name) is None:
+                del sys.modules[name]
+    return Database
 
 
 def loads(text: str | bytes | None) -> Any:
@@ -83,9 +107,7 @@ class Connections:
         return self.db().conn
 
     def _connect(self) -> Database:
-        # sqlite_utils pulls in pandas if installed (~0.5 s): pay only when the store is used.
-        from sqlite_utils import Database
-
+        Database = sqlite_utils_database()  # the class: imported on first use
         self.path.parent.mkdir(parents=True, exist_ok=True)
         conn = sqlite3.connect(
             self.path,
