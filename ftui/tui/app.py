@@ -21,7 +21,11 @@ from ftui.config import Config
 from ftui.services.root import Services
 from ftui.tui.keymap import CommandsProvider, collect_commands, command
 from ftui.tui.screens.workbench import SECTIONS, WorkbenchScreen
-from ftui.tui.stylesheet import HORIZONTAL_BREAKPOINTS, VERTICAL_BREAKPOINTS
+from ftui.tui.stylesheet import (
+    HORIZONTAL_BREAKPOINTS,
+    VERTICAL_BREAKPOINTS,
+    breakpoint_classes,
+)
 
 UI_SWITCH_INTERVAL_S = 0.001
 
@@ -89,6 +93,10 @@ class FtuiApp(App[None]):
 
     def get_default_screen(self) -> Screen[None]:
         self.workbench = WorkbenchScreen(self.services, self._initial_path, fmt=self._fmt)
+        # The classes its first resize would give it, now: given then, they restyle every
+        # widget a second time before the first frame.
+        classes = breakpoint_classes(*self.size)
+        self.workbench.update_classes(dict.fromkeys(classes, True), update=False)
         return self.workbench
 
     def on_mount(self) -> None:

@@ -13,3 +13,13 @@ from pathlib import Path
 APP_CSS = Path(__file__).with_name("app.tcss")
 HORIZONTAL_BREAKPOINTS = [(0, "-narrow"), (110, "-wide")]
 VERTICAL_BREAKPOINTS = [(0, "-short"), (32, "-tall")]
+
+
+def breakpoint_classes(width: int, height: int) -> set[str]:
+    """The classes Textual's breakpoints give a screen of this size (the last one reached)."""
+    classes = set()
+    for breakpoints, dimension in ((HORIZONTAL_BREAKPOINTS, width), (VERTICAL_BREAKPOINTS, height)):
+        reached = [name for at, name in breakpoints if dimension >= at]
+        if reached:
+            classes.add(reached[-1])
+    return classes

@@ -60,3 +60,23 @@ async def test_on_a_big_terminal_nothing_folds_away(app_factory: Any, demo_path:
         assert app.screen.query_one("#tokens-distribution").display
         header = data_section(app).example_list.render_line(0).text
         assert "roles" in header
+
+
+def test_the_first_screen_starts_with_the_classes_of_its_size() -> None:
+    # Given before the first resize, they do not restyle every widget a second time; they must
+    # be the ones Textual's breakpoints give, or the first resize would change them anyway.
+    from textual.screen import Screen
+
+    from ftui.tui.stylesheet import (
+        HORIZONTAL_BREAKPOINTS,
+        VERTICAL_BREAKPOINTS,
+        breakpoint_classes,
+    )
+
+    screen = Screen()
+    for width in (1, 79, 109, 110, 111, 300):
+        for height in (1, 24, 31, 32, 80):
+            textual_says = screen._get_breakpoint_classes(
+                width, HORIZONTAL_BREAKPOINTS
+            ) | screen._get_breakpoint_classes(height, VERTICAL_BREAKPOINTS)
+            assert breakpoint_classes(width, height) == textual_says

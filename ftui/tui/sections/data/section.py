@@ -19,7 +19,6 @@ from textual.widgets import Static
 from textual.worker import Worker, WorkerState
 
 from ftui.config import Config
-from ftui.core.editing.first_rows import FirstRows
 from ftui.core.findings import Finding, Severity
 from ftui.tui.keymap import command
 from ftui.tui.messages import DatasetStateChanged
@@ -54,6 +53,7 @@ from ftui.tui.widgets.example_list import ExampleList
 from ftui.tui.widgets.validation_pane import ValidationPane
 
 if TYPE_CHECKING:
+    from ftui.core.editing.first_rows import FirstRows
     from ftui.core.editing.search import Query
     from ftui.tui.widgets.example_list import RowSource
     from ftui.tui.widgets.search_bar import SearchBar
@@ -119,6 +119,7 @@ class DataSection(FileKeys):
         self.editing = DatasetEditing(self)
         self.selected = SelectedExample(self)
         self._parts = (self.files, self.validation, self.search, self.editing, self.selected)
+        self._first_rows: FirstRows | None = None  # shown until the session opens
         self._problem_positions: list[int] = []
         self._error_positions: list[int] = []
 
@@ -256,6 +257,7 @@ class DataSection(FileKeys):
     def show_first_rows(self, rows: FirstRows) -> None:
         """The file's first rows, before its session is open (the list's cursor moves in them)."""
         self._show_empty(False)
+        self._first_rows = rows
         self.example_list.set_source(cast("RowSource", rows))
 
     @on(SessionOpened)
@@ -268,8 +270,9 @@ class DataSection(FileKeys):
         # are the session's own: the cursor and the scroll stay where the user put them.
         self.example_list.set_source(
             cast("RowSource", event.session),
-            keep_cursor=isinstance(self.example_list.source, FirstRows),
+            keep_cursor=self.example_list.source is self._first_rows,
         )
+        self._first_rows = None
         self.files.first_paint = event.painted
         self.call_after_refresh(event.painted.set)
         if self.screen.focused is None:
