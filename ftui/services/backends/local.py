@@ -200,17 +200,14 @@ class LocalBackend(TrainingBackend[LocalTrainConfig, Preflight]):
         active = self.store.list_runs(backend=BACKEND, status=unfinished, include_archived=True)
         alive: list[Run] = []
         for run in active:
-            running = launcher.is_running(run.run_dir)
-            # Read the log after the liveness check: a process that just finished has written
-            # its final status by the time it is seen dead.
+            # The one liveness rule every reader uses: a process gone without a final status
+            # is recorded failed with its last log lines (and a final status just written wins).
             self.store.ingest_events(run.id)
-            run = self.store.get_run(run.id)
-            if run.status in TERMINAL_STATUSES:
+            run = liveness.check_run(self.store, self.store.get_run(run.id))
+            if run.is_terminal:
                 continue
-            if running:
+            if launcher.read_process(run.run_dir) is not None:
                 alive.append(run)
-            elif launcher.read_process(run.run_dir) is not None:
-                liveness.mark_died(self.store, run)
             elif time.time() - run.created_at > LAUNCH_TIMEOUT_S:
                 self.store.update_run(
                     run.id,
