@@ -15,33 +15,10 @@ from pathlib import Path
 import click
 
 from ftui import __version__
+from ftui.commands import LAZY_COMMANDS
 
 # name -> ("module:attribute", one-line help). Each module owns its command and options; the help
 # line lives here so that `ftui --help` lists everything without importing anything.
-LAZY_COMMANDS: dict[str, tuple[str, str]] = {
-    "open": ("ftui.commands.app:open_command", "Open the workbench on a dataset (the default)."),
-    "demo": ("ftui.commands.app:demo_command", "Create a demo workspace and open it."),
-    "validate": (
-        "ftui.commands.dataset:validate_command",
-        "Check a dataset: format, tokens, cost.",
-    ),
-    "convert": (
-        "ftui.commands.dataset:convert_command",
-        "Convert between OpenAI, Alpaca, ShareGPT.",
-    ),
-    "split": ("ftui.commands.dataset:split_command", "Split into train / validation / test."),
-    "stats": (
-        "ftui.commands.dataset:stats_command",
-        "Counts and token distributions of a dataset.",
-    ),
-    "runs": ("ftui.commands.runs:runs_group", "List, show, watch, export, remove runs."),
-    "train": ("ftui.commands.train:train_group", "Launch a fine-tuning run."),
-    "model": ("ftui.commands.train:model_group", "Build and inspect local models."),
-    "config": (
-        "ftui.commands.config:config_group",
-        "The settings file and the settings in effect.",
-    ),
-}
 
 
 class LazyGroup(click.Group):

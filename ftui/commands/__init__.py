@@ -1,1 +1,34 @@
-"""The `ftui` subcommands, one module per area, imported lazily by `ftui.cli`."""
+"""The `ftui` subcommands, one module per area, imported lazily by `ftui.cli`.
+
+The table is plain data, so the entry point (`ftui.entry`) can tell a subcommand from a dataset
+path without importing click."""
+
+from __future__ import annotations
+
+# name -> ("module:command", its line in `ftui --help`)
+LAZY_COMMANDS: dict[str, tuple[str, str]] = {
+    "open": ("ftui.commands.app:open_command", "Open the workbench on a dataset (the default)."),
+    "demo": ("ftui.commands.app:demo_command", "Create a demo workspace and open it."),
+    "validate": (
+        "ftui.commands.dataset:validate_command",
+        "Check a dataset: format, tokens, cost.",
+    ),
+    "convert": (
+        "ftui.commands.dataset:convert_command",
+        "Convert between OpenAI, Alpaca, ShareGPT.",
+    ),
+    "split": ("ftui.commands.dataset:split_command", "Split into train / validation / test."),
+    "stats": (
+        "ftui.commands.dataset:stats_command",
+        "Counts and token distributions of a dataset.",
+    ),
+    "runs": ("ftui.commands.runs:runs_group", "List, show, watch, export, remove runs."),
+    "train": ("ftui.commands.train:train_group", "Launch a fine-tuning run."),
+    "model": ("ftui.commands.train:model_group", "Build and inspect local models."),
+    "config": (
+        "ftui.commands.config:config_group",
+        "The settings file and the settings in effect.",
+    ),
+}
+
+COMMAND_NAMES = frozenset(LAZY_COMMANDS)

@@ -19,7 +19,7 @@ def project() -> dict:
 def test_the_distribution_is_not_called_ftui_but_installs_the_ftui_command() -> None:
     meta = project()
     assert meta["name"] == "ftui-workbench"
-    assert meta["scripts"] == {"ftui": "ftui.cli:main"}
+    assert meta["scripts"] == {"ftui": "ftui.entry:main"}
     assert meta["version"] == ftui.__version__
 
 
