@@ -132,7 +132,8 @@ def main() -> None:
                     # A fresh home each time: no remembered workspace, no journal to restore.
                     home = shlex.quote(str(Path(tmp) / f"home-{n}-{len(rows[name])}"))
                     env = f"env PYTHONPATH={shlex.quote(str(tree))} FTUI_HOME={home}"
-                    command = f"{python} -m ftui {shlex.quote(str(args.path))}"  # as a user types it
+                    # As a user types it (the home comes from FTUI_HOME).
+                    command = f"{python} -m ftui {shlex.quote(str(args.path))}"
                     seconds = time_until_seen(command, FIRST_ROW_SEEN, size, env)
                     if n:
                         rows[name].append(seconds)
