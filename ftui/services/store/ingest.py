@@ -38,7 +38,16 @@ def state_from_row(row: sqlite3.Row) -> RunState:
         step=row["last_step"],
         epoch=row["last_epoch"],
         max_steps=row["max_steps"],
+        remote_job_id=row["remote_job_id"],
+        remote_status=row["remote_status"],
+        **_remote_extras(row),
     )
+
+
+def _remote_extras(row: sqlite3.Row) -> dict[str, Any]:
+    """Trained tokens and estimated finish, for a RunState that keeps them."""
+    known = RunState.__dataclass_fields__
+    return {name: row[name] for name in ("trained_tokens", "estimated_finish") if name in known}
 
 
 def _run_row(conn: sqlite3.Connection, run_id: str) -> sqlite3.Row:
@@ -136,7 +145,8 @@ def ingest_chunk(db: Connections, run_id: str) -> tuple[int, bool]:
     conn.execute(
         """UPDATE runs SET events_offset = ?, status = ?, started_at = ?, finished_at = ?,
            error = ?, output_model = ?, adapter_path = ?, final_metrics = ?, last_step = ?,
-           last_epoch = ?, max_steps = ? WHERE id = ?""",
+           last_epoch = ?, max_steps = ?, remote_job_id = ?, remote_status = ?,
+           trained_tokens = ?, estimated_finish = ? WHERE id = ?""",
         (
             chunk.end,
             state.status,
@@ -149,6 +159,10 @@ def ingest_chunk(db: Connections, run_id: str) -> tuple[int, bool]:
             state.step,
             state.epoch,
             state.max_steps,
+            state.remote_job_id,
+            state.remote_status,
+            getattr(state, "trained_tokens", None),
+            getattr(state, "estimated_finish", None),
             run_id,
         ),
     )
