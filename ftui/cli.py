@@ -36,6 +36,7 @@ LAZY_COMMANDS: dict[str, tuple[str, str]] = {
     ),
     "runs": ("ftui.commands.runs:runs_group", "List, show, watch, export, remove runs."),
     "train": ("ftui.commands.train:train_group", "Launch a fine-tuning run."),
+    "openai": ("ftui.commands.openai:openai_group", "List and import OpenAI fine-tuning jobs."),
     "model": ("ftui.commands.train:model_group", "Build and inspect local models."),
     "config": (
         "ftui.commands.config:config_group",
