@@ -53,6 +53,7 @@ if TYPE_CHECKING:
 PROCESS_FILE = "follower.json"
 LOG_FILE = "follower.log"
 LOCK_FILE = "follower.lock"
+POLL_SCALE_ENV = "FTUI_OPENAI_POLL_SCALE"
 EVENTS_PAGE = 50
 CHECKPOINTS_EVERY_POLLS = 10  # while running; and always once at the end
 # A follower that just started (and perhaps ended at once on a refused key) is not restarted for
@@ -336,11 +337,25 @@ def _single_follower(run_dir: Path) -> Any:
         os.close(fd)
 
 
+def _scaled_sleep() -> Sleep:
+    """asyncio.sleep, with every wait multiplied by $FTUI_OPENAI_POLL_SCALE (default 1): a test
+    server that runs an hour-long job in seconds is followed at the same pace."""
+    try:
+        scale = float(os.environ.get(POLL_SCALE_ENV, "1"))
+    except ValueError:
+        scale = 1.0
+
+    async def sleep(seconds: float) -> None:
+        await asyncio.sleep(seconds * scale)
+
+    return sleep
+
+
 async def follow(run_dir: Path, job_id: str, settings: OpenAISettings) -> str:
     from ftui.services.backends.openai_client import build_client
 
     client = build_client(settings)
-    follower = Follower(client, run_dir, job_id, secret=settings.api_key)
+    follower = Follower(client, run_dir, job_id, secret=settings.api_key, sleep=_scaled_sleep())
     try:
         return await follower.run()
     finally:
