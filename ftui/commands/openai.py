@@ -126,6 +126,7 @@ def train_openai_command(ctx: click.Context, dataset: Path, **options: Any) -> N
 
 
 def build_job(dataset: Path, options: dict[str, Any]) -> Any:
+    from ftui.core.pricing.models import DEFAULT_OPENAI_MODEL
     from ftui.core.training.openai_job import OpenAIJobConfig
 
     validation = options.get("validation_file")
@@ -135,7 +136,7 @@ def build_job(dataset: Path, options: dict[str, Any]) -> Any:
     try:
         job = OpenAIJobConfig(
             dataset=dataset.expanduser().resolve(),
-            model=options.get("model") or "",
+            model=options.get("model") or DEFAULT_OPENAI_MODEL,
             validation_file=validation.expanduser().resolve() if validation else None,
             method=method,
             beta=_hyperparameter(options.get("beta"), "beta") if method == "dpo" else None,
