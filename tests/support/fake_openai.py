@@ -1,51 +1,92 @@
-"""STAND-IN (not committed): a minimal fake OpenAI server until openai-core's lands."""
+"""A small OpenAI-compatible HTTP server for tests: files, models and fine-tuning jobs.
+
+    with FakeOpenAI(clock=ManualClock(), running_s=3600) as server:
+        client = AsyncOpenAI(base_url=server.base_url, api_key=server.api_key, max_retries=0)
+        ...
+        server.clock.advance(600)          # ten minutes of the job's life, at once
+
+It speaks what the real `openai` client sends (paths, multipart uploads, `after` + `limit`
+paging, OpenAI's error body) on 127.0.0.1 and a free port, from a daemon thread. A job's life is
+scripted (`fake_openai_jobs.FakeJob`) and driven by `clock`: real time scaled by `speed`, or a
+`ManualClock` the test moves. `faults` makes chosen requests fail (429 with Retry-After and/or
+retry-after-ms, 5xx, slow answers, dropped connections, 401, 403); `calls` records every request.
+"""
 
 from __future__ import annotations
 
-import base64
-import itertools
+import contextlib
 import json
 import re
+import socket
 import threading
 import time
 from dataclasses import dataclass, field
+from email.parser import BytesParser
+from email.policy import HTTP
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
+from urllib.parse import parse_qs, urlsplit
 
-_ids = itertools.count(1)
+from tests.support import fake_openai_routes as routes
+from tests.support.fake_openai_jobs import FakeJob, Stages, new_id
+
+DEFAULT_KEY = "sk-test-4Jq9ZxV2mT7pLr8sWc3nHb6Ky1Ud5Ea0"
+BASE_MODELS = ("gpt-4o-mini-2024-07-18", "gpt-4o-2024-08-06", "gpt-4.1-mini-2025-04-14")
+FAULT_KINDS = frozenset({"429", "500", "502", "503", "slow", "drop", "401", "403"})
+_REASONS = {
+    400: ("invalid_request_error", None),
+    401: ("invalid_request_error", "invalid_api_key"),
+    403: ("invalid_request_error", "unsupported_country_region_territory"),
+    404: ("invalid_request_error", None),
+    429: ("requests", "rate_limit_exceeded"),
+    500: ("server_error", None),
+    502: ("server_error", None),
+    503: ("server_error", None),
+}
 
 
-def _id(prefix: str) -> str:
-    return f"{prefix}-{next(_ids):06d}"
+# -- clocks ---------------------------------------------------------------------------------
 
 
 class ManualClock:
-    def __init__(self, start: float = 1_700_000_000.0) -> None:
-        self.t = start
-        self.lock = threading.Lock()
+    """Time that moves only when told: `advance(seconds)`."""
+
+    def __init__(self, start: float = 1_767_225_600.0) -> None:
+        self._now = start
+        self._lock = threading.Lock()
 
     def now(self) -> float:
-        return self.t
+        with self._lock:
+            return self._now
 
     def advance(self, seconds: float) -> None:
-        with self.lock:
-            self.t += seconds
+        with self._lock:
+            self._now += max(0.0, seconds)
 
 
-class RealClock:
+class ScaledClock:
+    """Real time, `speed` times faster from the moment it is made."""
+
     def __init__(self, speed: float = 1.0) -> None:
         self.speed = speed
-        self.t0 = time.time()
+        self._start = time.time()
 
     def now(self) -> float:
-        return self.t0 + (time.time() - self.t0) * self.speed
+        return self._start + (time.time() - self._start) * self.speed
 
 
-@dataclass
+RealClock = ScaledClock
+
+
+# -- the call log and the faults ------------------------------------------------------------
+
+
+@dataclass(frozen=True)
 class Call:
     method: str
     path: str
-    time: float
+    query: dict[str, str]
+    time: float  # real time
     headers: dict[str, str]
     body: bytes
 
@@ -55,396 +96,316 @@ class Fault:
     pattern: re.Pattern[str]
     kind: str
     times: int
-    options: dict[str, Any]
+    method: str | None = None
+    retry_after: float | None = None
+    retry_after_ms: float | None = None
+    seconds: float = 1.0
 
 
+@dataclass
 class Faults:
-    def __init__(self) -> None:
-        self.items: list[Fault] = []
-        self.lock = threading.Lock()
+    """Requests to fail, by a regex searched in the path; each fault serves `times` requests."""
 
-    def add(self, path_regex: str, kind: str, times: int = 1, **options: Any) -> None:
-        with self.lock:
-            self.items.append(Fault(re.compile(path_regex), kind, times, options))
+    items: list[Fault] = field(default_factory=list)
+    _lock: threading.Lock = field(default_factory=threading.Lock)
 
-    def take(self, path: str) -> Fault | None:
-        with self.lock:
+    def add(
+        self,
+        path_regex: str,
+        kind: str | int,
+        times: int = 1,
+        *,
+        method: str | None = None,
+        retry_after: float | None = None,
+        retry_after_ms: float | None = None,
+        seconds: float = 1.0,
+    ) -> Fault:
+        kind = str(kind)
+        if kind not in FAULT_KINDS:
+            raise ValueError(f"unknown fault {kind!r}; expected one of {sorted(FAULT_KINDS)}")
+        fault = Fault(
+            re.compile(path_regex), kind, times, method, retry_after, retry_after_ms, seconds
+        )
+        with self._lock:
+            self.items.append(fault)
+        return fault
+
+    def take(self, method: str, path: str) -> Fault | None:
+        with self._lock:
             for fault in self.items:
-                if fault.times > 0 and fault.pattern.search(path):
+                if fault.times <= 0 or (fault.method and fault.method != method):
+                    continue
+                if fault.pattern.search(path):
                     fault.times -= 1
                     return fault
         return None
 
+    def pending(self) -> int:
+        with self._lock:
+            return sum(max(0, fault.times) for fault in self.items)
 
-@dataclass
-class Job:
-    id: str
-    request: dict[str, Any]
-    created_at: float
-    fail: dict[str, str] | None = None
-    status: str = "validating_files"
-    events: list[dict[str, Any]] = field(default_factory=list)
-    checkpoints: list[dict[str, Any]] = field(default_factory=list)
-    paused_total: float = 0.0
-    paused_at: float | None = None
-    cancelled_at: float | None = None
-    steps_done: int = 0
-    stage_seen: set[str] = field(default_factory=set)
-    result_file: str | None = None
+    def clear(self) -> None:
+        with self._lock:
+            self.items.clear()
+
+
+# -- the server -----------------------------------------------------------------------------
+
+
+class _HTTPServer(ThreadingHTTPServer):
+    request_queue_size = 256  # the default backlog of 5 stalls a burst of concurrent calls
+    daemon_threads = True
+    block_on_close = False  # a client's idle keep-alive connection must not hold up close
+    allow_reuse_address = True
+
+
+class HTTPError(Exception):
+    def __init__(self, status: int, message: str, *, param: str | None = None) -> None:
+        super().__init__(message)
+        self.status, self.message, self.param = status, message, param
 
 
 class FakeOpenAI:
     def __init__(
         self,
         *,
-        api_key: str = "sk-fake-test-key-7f3a9c1e5b2d",
+        api_key: str = DEFAULT_KEY,
         clock: Any = None,
         speed: float = 1.0,
-        validating_s: float = 60,
-        queued_s: float = 120,
-        running_s: float = 600,
+        validating_s: float = 60.0,
+        queued_s: float = 120.0,
+        running_s: float = 600.0,
         total_steps: int = 30,
         epochs: int = 3,
+        base64_results: bool = True,
+        organization: str = "org-test",
+        models: tuple[str, ...] = BASE_MODELS,
     ) -> None:
         self.api_key = api_key
-        self.clock = clock or RealClock(speed)
+        self.clock = clock if clock is not None else ScaledClock(speed)
+        self.stages = Stages(
+            validating_s, queued_s, running_s, total_steps, epochs, base64_results, organization
+        )
+        self.base_models = models
         self.faults = Faults()
         self.calls: list[Call] = []
-        self.jobs: dict[str, Job] = {}
-        self.files: dict[str, bytes] = {}
-        self.stages = (validating_s, queued_s, running_s)
-        self.total_steps = total_steps
-        self.epochs = epochs
-        self._fail_next: dict[str, str] | None = None
+        self.jobs: dict[str, FakeJob] = {}
+        self.files: dict[str, dict[str, Any]] = {}  # id -> file object, plus its "content"
         self.lock = threading.RLock()
-        server = self
+        self._fail_next: dict[str, Any] | None = None
+        self._httpd = _HTTPServer(("127.0.0.1", 0), _handler(self))
+        self.port = int(self._httpd.server_address[1])
+        self.base_url = f"http://127.0.0.1:{self.port}/v1"
+        self._thread: threading.Thread | None = None
 
-        class Handler(BaseHTTPRequestHandler):
-            protocol_version = "HTTP/1.1"
+    # -- lifetime -----------------------------------------------------------------------------
 
-            def log_message(self, *args: Any) -> None:
-                pass
-
-            def do_GET(self) -> None:
-                server._handle(self, "GET")
-
-            def do_POST(self) -> None:
-                server._handle(self, "POST")
-
-        ThreadingHTTPServer.request_queue_size = 256
-        self.httpd = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self.httpd.daemon_threads = True
-        self.base_url = f"http://127.0.0.1:{self.httpd.server_address[1]}/v1"
-        self.thread = threading.Thread(target=self.httpd.serve_forever, daemon=True)
-
-    def __enter__(self) -> FakeOpenAI:
-        self.thread.start()
+    def start(self) -> FakeOpenAI:
+        if self._thread is None:
+            self._thread = threading.Thread(
+                target=self._httpd.serve_forever, name="fake-openai", daemon=True
+            )
+            self._thread.start()
         return self
 
+    def stop(self) -> None:
+        if self._thread is not None:
+            self._httpd.shutdown()
+            self._thread.join(timeout=5)
+            self._thread = None
+        self._httpd.server_close()
+
+    def __enter__(self) -> FakeOpenAI:
+        return self.start()
+
     def __exit__(self, *exc: object) -> None:
-        self.httpd.shutdown()
-        self.httpd.server_close()
+        self.stop()
 
-    def fail_next_job(self, code: str, message: str) -> None:
-        self._fail_next = {"code": code, "message": message, "param": None}
+    # -- what tests script --------------------------------------------------------------------
 
-    # -- the job's life --------------------------------------------------------------
-    def _event(
-        self,
-        job: Job,
-        at: float,
-        message: str,
-        type_: str = "message",
-        data: dict[str, Any] | None = None,
-        level: str = "info",
-    ) -> None:
-        job.events.append(
-            {
-                "object": "fine_tuning.job.event",
-                "id": _id("ftevent"),
-                "created_at": int(at),
-                "level": level,
-                "message": message,
-                "type": type_,
-                "data": data or {},
+    def fail_next_job(self, code: str, message: str, param: str | None = None) -> None:
+        """The next job created fails when its files are validated, with this error."""
+        self._fail_next = {"code": code, "message": message, "param": param}
+
+    def fail_job(self, job_id: str, code: str, message: str) -> None:
+        """Fail a job now, wherever it is in its life."""
+        with self.lock:
+            self.jobs[job_id].fail_now(self.clock.now(), code, message)
+
+    def count(self, method: str | None = None, path_regex: str = "") -> int:
+        """How many requests matched (the method, and a regex searched in the path)."""
+        pattern = re.compile(path_regex)
+        with self.lock:
+            calls = list(self.calls)
+        return sum(
+            1 for c in calls if (method is None or c.method == method) and pattern.search(c.path)
+        )
+
+    def add_file(self, filename: str, content: bytes, purpose: str = "fine-tune") -> str:
+        file_id = new_id("file")
+        with self.lock:
+            self.files[file_id] = {
+                "object": "file",
+                "id": file_id,
+                "bytes": len(content),
+                "created_at": int(self.clock.now()),
+                "filename": filename,
+                "purpose": purpose,
+                "status": "processed",
+                "content": content,
             }
-        )
+        return file_id
 
-    def _advance(self, job: Job) -> None:
-        if job.status in ("succeeded", "failed", "cancelled"):
+    # -- one request --------------------------------------------------------------------------
+
+    def handle(self, h: BaseHTTPRequestHandler, method: str) -> None:
+        body = _read_body(h)
+        parts = urlsplit(h.path)
+        path = parts.path
+        query = {k: v[-1] for k, v in parse_qs(parts.query, keep_blank_values=True).items()}
+        call = Call(method, path, query, time.time(), dict(h.headers.items()), body)
+        with self.lock:
+            self.calls.append(call)
+        fault = self.faults.take(method, path)
+        if fault is not None and self._fault(h, fault):
             return
-        now = self.clock.now()
-        if job.paused_at is not None:
-            now = job.paused_at
-        elapsed = now - job.created_at - job.paused_total
-        v, q, r = self.stages
-        if "validating" not in job.stage_seen:
-            job.stage_seen.add("validating")
-            self._event(job, job.created_at, "Validating training file")
-        if elapsed >= v and "queued" not in job.stage_seen:
-            job.stage_seen.add("queued")
-            if job.fail:
-                job.status = "failed"
-                self._event(job, job.created_at + v, job.fail["message"], level="error")
-                return
-            job.status = "queued"
-            self._event(job, job.created_at + v, "Files validated, moving job to queued state")
-        if elapsed >= v + q and "running" not in job.stage_seen:
-            job.stage_seen.add("running")
-            job.status = "running"
-            self._event(job, job.created_at + v + q, "Fine-tuning job started")
-        if job.status == "running" or (job.paused_at is not None and "running" in job.stage_seen):
-            run_elapsed = min(r, elapsed - v - q)
-            target = int(self.total_steps * run_elapsed / r)
-            per_epoch = self.total_steps // self.epochs
-            while job.steps_done < target:
-                job.steps_done += 1
-                s = job.steps_done
-                at = job.created_at + job.paused_total + v + q + r * s / self.total_steps
-                data = {
-                    "step": s,
-                    "total_steps": self.total_steps,
-                    "train_loss": 2.0 / s,
-                    "train_mean_token_accuracy": 0.5 + s / (3 * self.total_steps),
-                }
-                if s % 5 == 0:
-                    data["valid_loss"] = 2.2 / s
-                self._event(job, at, f"Step {s}/{self.total_steps}", "metrics", data)
-                if s % per_epoch == 0:
-                    job.checkpoints.append(
-                        {
-                            "object": "fine_tuning.job.checkpoint",
-                            "id": _id("ftckpt"),
-                            "created_at": int(at),
-                            "fine_tuning_job_id": job.id,
-                            "step_number": s,
-                            "metrics": {"train_loss": 2.0 / s},
-                            "fine_tuned_model_checkpoint": (
-                                f"ft:{job.request['model']}:org::{job.id}:ckpt-step-{s}"
-                            ),
-                        }
-                    )
-                    job.checkpoints = job.checkpoints[-3:]
-            if elapsed >= v + q + r and job.paused_at is None:
-                job.status = "succeeded"
-                csv = "step,train_loss,train_accuracy,valid_loss,valid_mean_token_accuracy\n"
-                csv += "".join(f"{s},{2.0 / s},0.5,,\n" for s in range(1, self.total_steps + 1))
-                fid = _id("file")
-                self.files[fid] = base64.b64encode(csv.encode())
-                job.result_file = fid
-                self._event(
-                    job,
-                    job.created_at + job.paused_total + v + q + r,
-                    "The job has successfully completed",
-                )
-
-    def _job_json(self, job: Job) -> dict[str, Any]:
-        v, q, r = self.stages
-        suffix = job.request.get("suffix") or ""
-        return {
-            "object": "fine_tuning.job",
-            "id": job.id,
-            "created_at": int(job.created_at),
-            "model": job.request["model"],
-            "status": job.status,
-            "training_file": job.request.get("training_file"),
-            "validation_file": job.request.get("validation_file"),
-            "fine_tuned_model": f"ft:{job.request['model']}:org:{suffix}:{job.id}"
-            if job.status == "succeeded"
-            else None,
-            "finished_at": None,
-            "organization_id": "org",
-            "result_files": [job.result_file] if job.result_file else [],
-            "trained_tokens": 1234 if job.status == "succeeded" else None,
-            "estimated_finish": int(job.created_at + job.paused_total + v + q + r)
-            if job.status == "running"
-            else None,
-            "error": dict(job.fail) if job.status == "failed" and job.fail else None,
-            "hyperparameters": {"n_epochs": 3},
-            "method": job.request.get("method"),
-            "metadata": job.request.get("metadata"),
-            "seed": job.request.get("seed") or 0,
-            "user_provided_suffix": suffix or None,
-        }
-
-    # -- HTTP ------------------------------------------------------------------------
-    def _send(
-        self,
-        h: BaseHTTPRequestHandler,
-        status: int,
-        body: Any,
-        headers: dict[str, str] | None = None,
-    ) -> None:
-        data = body if isinstance(body, bytes) else json.dumps(body).encode()
-        h.send_response(status)
-        h.send_header(
-            "Content-Type",
-            "application/json" if not isinstance(body, bytes) else "application/octet-stream",
-        )
-        h.send_header("Content-Length", str(len(data)))
-        for k, val in (headers or {}).items():
-            h.send_header(k, val)
-        h.end_headers()
-        h.wfile.write(data)
-
-    def _error(
-        self,
-        h: BaseHTTPRequestHandler,
-        status: int,
-        message: str,
-        headers: dict[str, str] | None = None,
-        code: str | None = None,
-    ) -> None:
-        self._send(
-            h,
-            status,
-            {"error": {"message": message, "type": "error", "param": None, "code": code}},
-            headers,
-        )
-
-    def _handle(self, h: BaseHTTPRequestHandler, method: str) -> None:
-        length = int(h.headers.get("Content-Length") or 0)
-        body = h.rfile.read(length) if length else b""
-        path = h.path.split("?")[0]
-        query = (
-            dict(p.split("=", 1) for p in h.path.split("?", 1)[1].split("&"))
-            if "?" in h.path
-            else {}
-        )
-        with self.lock:
-            self.calls.append(Call(method, path, time.time(), dict(h.headers), body))
-        fault = self.faults.take(path)
-        if fault is not None:
-            k = fault.kind
-            if k == "drop":
-                h.close_connection = True
-                h.connection.shutdown(2)
-                return
-            if k == "slow":
-                time.sleep(fault.options.get("seconds", 1.0))
-            elif k == "429":
-                hd = {}
-                if "retry_after" in fault.options:
-                    hd["Retry-After"] = str(fault.options["retry_after"])
-                if "retry_after_ms" in fault.options:
-                    hd["retry-after-ms"] = str(fault.options["retry_after_ms"])
-                return self._error(h, 429, "Rate limit reached", hd)
-            else:
-                return self._error(h, int(k), f"fault {k}")
         if h.headers.get("Authorization") != f"Bearer {self.api_key}":
-            return self._error(
-                h,
-                401,
-                "Incorrect API key provided: " + (h.headers.get("Authorization") or "")[7:],
-                code="invalid_api_key",
-            )
-        with self.lock:
-            self._route(h, method, path, body, query)
+            # OpenAI quotes a masked key; this quotes none, so no output ever holds a key.
+            return _send_error(h, 401, "Incorrect API key provided.")
+        try:
+            with self.lock:
+                status, payload, content_type = self.route(method, path, query, body, h)
+        except HTTPError as exc:
+            return _send_error(h, exc.status, exc.message, param=exc.param)
+        _send(h, status, payload, content_type=content_type)
 
-    def _route(self, h: Any, method: str, path: str, body: bytes, query: dict[str, str]) -> None:
-        m = re.fullmatch
-        if method == "GET" and path == "/v1/models":
-            return self._send(
-                h,
-                200,
-                {
-                    "object": "list",
-                    "data": [
-                        {
-                            "id": "gpt-4o-mini-2024-07-18",
-                            "object": "model",
-                            "created": 0,
-                            "owned_by": "openai",
-                        }
-                    ],
-                },
+    def _fault(self, h: BaseHTTPRequestHandler, fault: Fault) -> bool:
+        """Serve a fault; False when the request then goes on (a slow one)."""
+        if fault.kind == "drop":
+            h.close_connection = True
+            with contextlib.suppress(OSError):
+                h.connection.shutdown(socket.SHUT_RDWR)
+            return True
+        if fault.kind == "slow":
+            time.sleep(fault.seconds)
+            return False
+        status = int(fault.kind)
+        headers: dict[str, str] = {}
+        if fault.retry_after is not None:
+            headers["Retry-After"] = f"{fault.retry_after:g}"
+        if fault.retry_after_ms is not None:
+            headers["retry-after-ms"] = f"{fault.retry_after_ms:g}"
+        messages = {
+            429: "Rate limit reached for requests. Please try again later.",
+            401: "Incorrect API key provided.",
+            403: "Your organization is not allowed to use this endpoint.",
+        }
+        _send_error(h, status, messages.get(status, "The server had an error."), headers=headers)
+        return True
+
+    def route(
+        self, method: str, path: str, query: dict[str, str], body: bytes, h: Any
+    ) -> tuple[int, Any, str]:
+        return routes.route(self, method, path, query, body, h.headers)
+
+    # -- jobs ---------------------------------------------------------------------------------
+
+    def create_job(self, request: dict[str, Any]) -> FakeJob:
+        job = FakeJob(
+            id=new_id("ftjob"),
+            request=request,
+            created_at=self.clock.now(),
+            stages=self.stages,
+            fail=self._fail_next,
+        )
+        self._fail_next = None
+        self.jobs[job.id] = job
+        job.advance(self.clock.now(), self.add_file)
+        return job
+
+    def advanced(self, job_id: str) -> FakeJob:
+        job = self.jobs.get(job_id)
+        if job is None:
+            raise HTTPError(
+                404, f"Could not find fine-tuning job {job_id}.", param="fine_tuning_job_id"
             )
-        if method == "POST" and path == "/v1/files":
-            fid = _id("file")
-            self.files[fid] = body
-            return self._send(
-                h,
-                200,
-                {
-                    "object": "file",
-                    "id": fid,
-                    "bytes": len(body),
-                    "created_at": int(self.clock.now()),
-                    "filename": "x.jsonl",
-                    "purpose": "fine-tune",
-                    "status": "processed",
-                },
-            )
-        if r := m(r"/v1/files/([^/]+)", path):
-            if r[1] not in self.files:
-                return self._error(h, 404, "No such file")
-            return self._send(
-                h,
-                200,
-                {
-                    "object": "file",
-                    "id": r[1],
-                    "bytes": 1,
-                    "created_at": 0,
-                    "filename": "x",
-                    "purpose": "fine-tune",
-                    "status": "processed",
-                },
-            )
-        if r := m(r"/v1/files/([^/]+)/content", path):
-            return self._send(h, 200, self.files[r[1]])
-        if method == "POST" and path == "/v1/fine_tuning/jobs":
-            req = json.loads(body)
-            job = Job(_id("ftjob"), req, self.clock.now(), fail=self._fail_next)
-            self._fail_next = None
-            self.jobs[job.id] = job
-            self._advance(job)
-            return self._send(h, 200, self._job_json(job))
-        if method == "GET" and path == "/v1/fine_tuning/jobs":
-            jobs = sorted(self.jobs.values(), key=lambda j: j.created_at, reverse=True)
-            for j in jobs:
-                self._advance(j)
-            limit = int(query.get("limit", 20))
-            return self._send(
-                h,
-                200,
-                {
-                    "object": "list",
-                    "data": [self._job_json(j) for j in jobs[:limit]],
-                    "has_more": len(jobs) > limit,
-                },
-            )
-        r = m(r"/v1/fine_tuning/jobs/([^/]+)(?:/(\w+))?", path)
-        if not r or r[1] not in self.jobs:
-            return self._error(h, 404, "not found")
-        job = self.jobs[r[1]]
-        self._advance(job)
-        action = r[2]
-        if action is None:
-            return self._send(h, 200, self._job_json(job))
-        if action == "events":
-            events = list(reversed(job.events))
-            if "after" in query:
-                idx = next(i for i, e in enumerate(events) if e["id"] == query["after"])
-                events = events[idx + 1 :]
-            limit = int(query.get("limit", 20))
-            return self._send(
-                h, 200, {"object": "list", "data": events[:limit], "has_more": len(events) > limit}
-            )
-        if action == "checkpoints":
-            return self._send(
-                h,
-                200,
-                {"object": "list", "data": list(reversed(job.checkpoints)), "has_more": False},
-            )
-        now = self.clock.now()
-        if action == "pause":
-            job.paused_at = now
-            job.status = "paused"
-        elif action == "resume" and job.paused_at is not None:
-            job.paused_total += now - job.paused_at
-            job.paused_at = None
-            job.status = "running" if "running" in job.stage_seen else "queued"
-        elif action == "cancel":
-            job.status = "cancelled"
-        return self._send(h, 200, self._job_json(job))
+        job.advance(self.clock.now(), self.add_file)
+        return job
+
+
+def _handler(server: FakeOpenAI) -> type[BaseHTTPRequestHandler]:
+    class Handler(BaseHTTPRequestHandler):
+        protocol_version = "HTTP/1.1"  # keep-alive, as the client expects
+
+        def log_message(self, format: str, *args: Any) -> None:
+            pass
+
+        def do_GET(self) -> None:
+            server.handle(self, "GET")
+
+        def do_POST(self) -> None:
+            server.handle(self, "POST")
+
+        def do_DELETE(self) -> None:
+            server.handle(self, "DELETE")
+
+    return Handler
+
+
+def _read_body(h: BaseHTTPRequestHandler) -> bytes:
+    if "chunked" in (h.headers.get("Transfer-Encoding") or "").lower():
+        chunks = []
+        while True:
+            size = int(h.rfile.readline().split(b";")[0].strip() or b"0", 16)
+            if size == 0:
+                h.rfile.readline()
+                return b"".join(chunks)
+            chunks.append(h.rfile.read(size))
+            h.rfile.readline()
+    length = int(h.headers.get("Content-Length") or 0)
+    return h.rfile.read(length) if length else b""
+
+
+def parse_multipart(body: bytes, content_type: str) -> dict[str, tuple[str | None, bytes]]:
+    """A multipart/form-data body: field name -> (filename, bytes)."""
+    head = f"Content-Type: {content_type}\r\nMIME-Version: 1.0\r\n\r\n".encode()
+    message = BytesParser(policy=HTTP).parsebytes(head + body)
+    fields: dict[str, tuple[str | None, bytes]] = {}
+    for part in message.iter_parts():
+        name = part.get_param("name", header="content-disposition")
+        if isinstance(name, str):
+            payload = part.get_payload(decode=True)
+            fields[name] = (part.get_filename(), payload if isinstance(payload, bytes) else b"")
+    return fields
+
+
+def _send(
+    h: BaseHTTPRequestHandler,
+    status: int,
+    payload: Any,
+    *,
+    content_type: str = "application/json",
+    headers: dict[str, str] | None = None,
+) -> None:
+    data = payload if isinstance(payload, bytes) else json.dumps(payload).encode()
+    h.send_response(status)
+    h.send_header("Content-Type", content_type)
+    h.send_header("Content-Length", str(len(data)))
+    h.send_header("x-request-id", new_id("req"))
+    for name, value in (headers or {}).items():
+        h.send_header(name, value)
+    h.end_headers()
+    h.wfile.write(data)
+
+
+def _send_error(
+    h: BaseHTTPRequestHandler,
+    status: int,
+    message: str,
+    *,
+    param: str | None = None,
+    headers: dict[str, str] | None = None,
+) -> None:
+    kind, code = _REASONS.get(status, ("invalid_request_error", None))
+    body = {"error": {"message": message, "type": kind, "param": param, "code": code}}
+    _send(h, status, body, headers=headers)

@@ -142,8 +142,8 @@ class Follower:
             "id": self.job_id,
             "status": state.remote_status,
             "fine_tuned_model": state.output_model,
-            "trained_tokens": getattr(state, "trained_tokens", None),
-            "estimated_finish": getattr(state, "estimated_finish", None),
+            "trained_tokens": state.trained_tokens,
+            "estimated_finish": state.estimated_finish,
         }
 
     # -- one poll ----------------------------------------------------------------------------
@@ -158,11 +158,11 @@ class Follower:
             random=self.random,
         )
 
-    async def new_events(self) -> list[dict[str, Any]]:
+    async def new_events(self) -> list[Mapping[str, Any]]:
         """The job's events newer than the log's last one, oldest first."""
         from ftui.core.runs.openai import unseen_events
 
-        batches: list[list[dict[str, Any]]] = []
+        batches: list[list[Mapping[str, Any]]] = []
         after: str | None = None
         while True:
             kwargs: dict[str, Any] = {"limit": EVENTS_PAGE}
@@ -178,7 +178,7 @@ class Follower:
             if reached or not data or not page.has_more:
                 break
             after = str(data[-1]["id"])
-        ordered: list[dict[str, Any]] = []
+        ordered: list[Mapping[str, Any]] = []
         for batch in reversed(batches):  # later pages are older
             ordered.extend(batch)
         return ordered
@@ -220,7 +220,7 @@ class Follower:
         )
         for event in await self.new_events():
             self.write(job_event_to_run_events(event))
-        changes = job_to_run_events(job, self.previous_job())
+        changes = job_to_run_events(job, self.previous_job(), now=time.time())
         final = is_terminal(str(job.get("status")))
         if not final:
             self.write(changes)

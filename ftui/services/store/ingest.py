@@ -40,14 +40,9 @@ def state_from_row(row: sqlite3.Row) -> RunState:
         max_steps=row["max_steps"],
         remote_job_id=row["remote_job_id"],
         remote_status=row["remote_status"],
-        **_remote_extras(row),
+        trained_tokens=row["trained_tokens"],
+        estimated_finish=row["estimated_finish"],
     )
-
-
-def _remote_extras(row: sqlite3.Row) -> dict[str, Any]:
-    """Trained tokens and estimated finish, for a RunState that keeps them."""
-    known = RunState.__dataclass_fields__
-    return {name: row[name] for name in ("trained_tokens", "estimated_finish") if name in known}
 
 
 def _run_row(conn: sqlite3.Connection, run_id: str) -> sqlite3.Row:
@@ -161,8 +156,8 @@ def ingest_chunk(db: Connections, run_id: str) -> tuple[int, bool]:
             state.max_steps,
             state.remote_job_id,
             state.remote_status,
-            getattr(state, "trained_tokens", None),
-            getattr(state, "estimated_finish", None),
+            state.trained_tokens,
+            state.estimated_finish,
             run_id,
         ),
     )
