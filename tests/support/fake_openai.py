@@ -87,7 +87,7 @@ class Call:
     path: str
     query: dict[str, str]
     time: float  # real time
-    headers: dict[str, str]
+    headers: dict[str, str]  # names lowercased
     body: bytes
 
 
@@ -263,7 +263,8 @@ class FakeOpenAI:
         parts = urlsplit(h.path)
         path = parts.path
         query = {k: v[-1] for k, v in parse_qs(parts.query, keep_blank_values=True).items()}
-        call = Call(method, path, query, time.time(), dict(h.headers.items()), body)
+        headers = {name.lower(): value for name, value in h.headers.items()}
+        call = Call(method, path, query, time.time(), headers, body)
         with self.lock:
             self.calls.append(call)
         fault = self.faults.take(method, path)

@@ -24,7 +24,10 @@ def _error(status: int, message: str, param: str | None = None) -> Exception:
 
 
 def page(
-    items_newest_first: Sequence[Mapping[str, Any]], query: Mapping[str, str], default_limit: int
+    items_newest_first: Sequence[Mapping[str, Any]],
+    query: Mapping[str, str],
+    default_limit: int,
+    max_limit: int = 100,
 ) -> dict[str, Any]:
     """A cursor page as OpenAI gives it: `after` is the id of the last item already seen."""
     items = list(items_newest_first)
@@ -36,8 +39,8 @@ def page(
         limit = int(query.get("limit") or default_limit)
     except ValueError:
         raise _error(400, f"Invalid limit {query.get('limit')!r}.", "limit") from None
-    if not 1 <= limit <= 100:
-        raise _error(400, "limit must be between 1 and 100.", "limit")
+    if not 1 <= limit <= max_limit:
+        raise _error(400, f"limit must be between 1 and {max_limit}.", "limit")
     return {"object": "list", "data": items[:limit], "has_more": len(items) > limit}
 
 
@@ -74,7 +77,7 @@ def route(
         if method == "POST":
             return 200, _upload(server, body, headers.get("Content-Type") or ""), JSON
         files = sorted(server.files.values(), key=lambda f: str(f["id"]), reverse=True)
-        return 200, page([_public(f) for f in files], query, 10000), JSON
+        return 200, page([_public(f) for f in files], query, 10000, 10000), JSON
     if m := re.fullmatch(r"/v1/files/([^/]+)(/content)?", path):
         file = server.files.get(m[1])
         if file is None:
