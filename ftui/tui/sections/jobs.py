@@ -223,6 +223,8 @@ class JobsPane(Container):
         local = self.backend_name == LOCAL
         self.query_one("#jobs-main").display = local
         self.openai.display = not local
+        if not local:
+            self.openai.schedule_check()  # it does not read the data while hidden
         self.table.border_title = "Local runs" if local else "OpenAI jobs"
         if not initial:
             self.table.set_runs([])  # the other backend's runs until its own are read

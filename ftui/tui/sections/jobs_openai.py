@@ -223,6 +223,8 @@ class OpenAIJobs(Horizontal):
 
     def _check_now(self) -> None:
         self._check_timer = None
+        if not self.display:
+            return  # hidden behind the local form: checked when it is shown (the pane asks)
         try:
             job = self.form.read_job()
         except FormError as exc:
