@@ -220,3 +220,34 @@ def test_import_backfills_every_event_of_a_finished_job(fake_openai, tmp_path: P
     assert asyncio.run(backend.import_job(job_id)).id == imported.id  # once
     listed = asyncio.run(backend.list_jobs())
     assert any(j["id"] == job_id and j["ftui_run_id"] == imported.id for j in listed)
+
+
+def test_a_429_that_outlasts_the_retries_sets_the_next_poll_to_its_retry_after(
+    fake_openai, tmp_path
+) -> None:
+    # The call's own retries give up (3 tries here); the poll loop then waits what the server
+    # asked (capped), not its own shorter backoff.
+    from ftui.core.runs.polling import RETRY_AFTER_CAP_S
+
+    backend = backend_for(fake_openai, tmp_path / "home")
+    run = asyncio.run(backend.launch(job(write_chat(tmp_path / "t.jsonl", 12))))
+    fake_openai.faults.add(r"/fine_tuning/jobs/[^/]+$", "429", times=3, retry_after=7200)
+    sleeps: list[float] = []
+
+    async def go() -> str:
+        follower = follower_for(backend, run, fake_openai)
+        clock_sleep = follower.sleep
+
+        async def recording_sleep(seconds: float) -> None:
+            sleeps.append(seconds)
+            await clock_sleep(seconds)
+
+        follower.sleep = recording_sleep
+        try:
+            return await follower.run()
+        finally:
+            follower.close()
+            await follower.client.close()
+
+    assert asyncio.run(go()) == "succeeded"
+    assert sleeps.count(RETRY_AFTER_CAP_S) == 1

@@ -57,7 +57,13 @@ class KeyRefused(OpenAIProblem):
 
 
 class Unreachable(OpenAIProblem):
-    """The network or the service stayed down through every retry: try again later."""
+    """The network or the service stayed down through every retry: try again later.
+
+    `retry_after_s` is what the last answer asked us to wait (a 429's Retry-After), if any."""
+
+    def __init__(self, message: str, *, retry_after_s: float | None = None) -> None:
+        super().__init__(message)
+        self.retry_after_s = retry_after_s
 
 
 class Refused(OpenAIProblem):
@@ -197,7 +203,8 @@ def problem_for(failure: Failure, what: str, attempts: int) -> OpenAIProblem:
     if failure.retryable:
         return Unreachable(
             f"Could not {what}: {failure.message}, still after {attempts} tries. The network or "
-            "OpenAI is down; nothing was lost: try again later (the run stays followable)."
+            "OpenAI is down; nothing was lost: try again later (the run stays followable).",
+            retry_after_s=failure.wait_s,
         )
     status = f"HTTP {failure.status}" if failure.status else "error"
     code = f" [{failure.code}]" if failure.code else ""

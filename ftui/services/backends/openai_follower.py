@@ -253,7 +253,11 @@ class Follower:
                 if not self.outage_logged:
                     self.log(f"{problem} Still following; will keep trying.", "warning")
                     self.outage_logged = True
-                await self.sleep(next_poll_delay(status, errors, random=self.random))
+                # A 429's Retry-After, when the last answer gave one, beats our own backoff.
+                wait = next_poll_delay(
+                    status, errors, random=self.random, retry_after=problem.retry_after_s
+                )
+                await self.sleep(wait)
                 continue
             except KeyRefused as problem:
                 self.log(f"Stopped following: {problem}", "error")
