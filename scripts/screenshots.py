@@ -1,6 +1,6 @@
 """Write SVG screenshots of every screen of the workbench into screenshots/, from the real app.
 
-    python scripts/screenshots.py [--out screenshots] [--size 160x48]
+    python scripts/screenshots.py [--out screenshots] [--size 160x48] [--only NAME ...]
 
 The app runs headless on the demo dataset in a throwaway home; the Runs section gets two small
 local runs with real event logs so that it has something to show. Re-run after changing a screen
@@ -105,6 +105,7 @@ SHOTS: list[tuple[str, list[Step]]] = [
     ("help", [keys("question_mark")]),
     ("palette", [keys("ctrl+p"), keys(*"drop")]),
     ("jobs", [keys("2")]),
+    ("jobs-openai", [keys("2"), keys("ctrl+b")]),
     ("runs", [keys("3")]),
     ("judge", [keys("4")]),
 ]
@@ -124,7 +125,7 @@ async def shoot(
         print(f"wrote {out / (name + '.svg')}")
 
 
-async def main(out: Path, size: tuple[int, int]) -> None:
+async def main(out: Path, size: tuple[int, int], only: list[str] | None = None) -> None:
     out.mkdir(parents=True, exist_ok=True)
     with tempfile.TemporaryDirectory() as tmp:
         home = Path(tmp) / "home"
@@ -132,7 +133,10 @@ async def main(out: Path, size: tuple[int, int]) -> None:
         dataset = create_demo_workspace(Path(tmp) / "workspace")
         seed_runs(config)
         for name, steps in SHOTS:
-            await shoot(make_app(config, dataset), out, name, steps, size)
+            if not only or name in only:
+                await shoot(make_app(config, dataset), out, name, steps, size)
+        if only:
+            return
         # A session that ended without saving: the next one offers to restore.
         crashed = make_app(config, dataset)
         async with crashed.run_test(size=size) as pilot:
@@ -149,6 +153,7 @@ if __name__ == "__main__":
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--out", type=Path, default=ROOT / "screenshots")
     parser.add_argument("--size", default="160x48", help="WIDTHxHEIGHT of the terminal")
+    parser.add_argument("--only", nargs="+", metavar="NAME", help="Only these shots.")
     args = parser.parse_args()
     width, height = (int(v) for v in args.size.split("x"))
-    asyncio.run(main(args.out, (width, height)))
+    asyncio.run(main(args.out, (width, height), args.only))

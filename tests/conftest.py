@@ -37,3 +37,12 @@ def shared_datasets() -> Path:
     if not SHARED_DATASETS.is_dir():
         pytest.skip(f"the shared datasets folder is absent ({SHARED_DATASETS})")
     return SHARED_DATASETS
+
+
+@pytest.fixture
+def fake_openai():
+    """A running test OpenAI server whose clock moves only when the test says."""
+    from tests.support.fake_openai import FakeOpenAI, ManualClock
+
+    with FakeOpenAI(clock=ManualClock()) as server:
+        yield server

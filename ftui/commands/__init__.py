@@ -22,6 +22,7 @@ LAZY_COMMANDS: dict[str, tuple[str, str]] = {
         "ftui.commands.dataset:stats_command",
         "Counts and token distributions of a dataset.",
     ),
+    "openai": ("ftui.commands.openai:openai_group", "List and import OpenAI fine-tuning jobs."),
     "runs": ("ftui.commands.runs:runs_group", "List, show, watch, export, remove runs."),
     "train": ("ftui.commands.train:train_group", "Launch a fine-tuning run."),
     "model": ("ftui.commands.train:model_group", "Build and inspect local models."),

@@ -1,4 +1,7 @@
-"""`ftui train local|resume|cancel|again` and `ftui model tiny|list`: local training from a shell.
+"""`ftui train local|openai|resume|pause|cancel|again` and `ftui model tiny|list`.
+
+`train openai` lives in `ftui.commands.openai`; cancel, pause and resume go to the backend that owns
+the run (a local run's process, or an OpenAI job).
 
 A run is launched detached: the command returns (or, with --wait, follows the run) and the training
 goes on whatever happens to the terminal. Nothing here imports torch; `ftui model tiny` does it in
@@ -38,7 +41,7 @@ def _backend(store: RunStore, ctx: click.Context) -> LocalBackend:
 
 @click.group("train")
 def train_group() -> None:
-    """Fine-tune on this machine (LoRA / QLoRA); runs survive closed terminals and dropped SSH."""
+    """Fine-tune here (LoRA / QLoRA) or on OpenAI; runs survive closed terminals and dropped SSH."""
 
 
 def _training_options(func: Any) -> Any:
@@ -151,7 +154,7 @@ def _print_preflight(checked: Preflight) -> None:
         click.secho(f"  error: {problem}", fg="red", err=True)
 
 
-def _confirm_or_exit(yes: bool, question: str) -> None:
+def confirm_or_exit(yes: bool, question: str) -> None:
     if yes:
         return
     if not sys.stdin.isatty():
@@ -160,7 +163,8 @@ def _confirm_or_exit(yes: bool, question: str) -> None:
         raise click.Abort()
 
 
-def _finish(store: RunStore, backend: LocalBackend, run: Run, wait: bool, as_json: bool) -> None:
+def finish_run(store: RunStore, run: Run, wait: bool, as_json: bool) -> None:
+    """Follow the run if asked, print it as JSON last if asked; exit 1 failed, 3 cancelled."""
     if wait:
         run = _follow(store, run, quiet=as_json)
     if as_json:
@@ -229,12 +233,23 @@ def local_command(ctx: click.Context, dataset: Path, model: str, **options: Any)
             raise click.ClickException("Nothing started: fix the errors above.")
         if options["dry_run"]:
             return
-        _confirm_or_exit(options["yes"], "Start this run?")
+        confirm_or_exit(options["yes"], "Start this run?")
         try:
             run = asyncio.run(backend.launch(config, checked=checked, run_id=options.get("run_id")))
         except LaunchError as exc:
             raise click.ClickException(str(exc)) from None
-        _finish(store, backend, run, options["wait"], options["as_json"])
+        finish_run(store, run, options["wait"], options["as_json"])
+
+
+def _owner(store: RunStore, ctx: click.Context, run_id: str) -> tuple[Any, str]:
+    """The backend that owns the run, and the run's full id."""
+    from ftui.services.root import Services, UnknownBackend
+
+    full_id = resolve(store, run_id)
+    try:
+        return Services(_config(ctx), store=store).backend_for(store.get_run(full_id)), full_id
+    except UnknownBackend as exc:
+        raise click.ClickException(str(exc)) from None
 
 
 @train_group.command("resume")
@@ -243,16 +258,39 @@ def local_command(ctx: click.Context, dataset: Path, model: str, **options: Any)
 @click.option("--json", "as_json", is_flag=True, help="Print the run as JSON.")
 @click.pass_context
 def resume_command(ctx: click.Context, run_id: str, wait: bool, as_json: bool) -> None:
-    """Continue a cancelled or failed local run from its last checkpoint."""
+    """Continue a run: a cancelled or failed local run from its last checkpoint, a paused OpenAI
+    job where it stopped."""
     from ftui.services.backends.base import LaunchError
 
     with open_store(ctx) as store:
-        backend = _backend(store, ctx)
+        backend, full_id = _owner(store, ctx, run_id)
         try:
-            run = asyncio.run(backend.resume(resolve(store, run_id)))
+            run = asyncio.run(backend.resume(full_id))
         except LaunchError as exc:
             raise click.ClickException(str(exc)) from None
-        _finish(store, backend, run, wait, as_json)
+        if not as_json:
+            click.echo(f"Run {run.id} {run.status}.")
+        finish_run(store, run, wait, as_json)
+
+
+@train_group.command("pause")
+@click.argument("run_id")
+@click.option("--json", "as_json", is_flag=True, help="Print the run as JSON.")
+@click.pass_context
+def pause_command(ctx: click.Context, run_id: str, as_json: bool) -> None:
+    """Pause a run that can be paused (an OpenAI job); `ftui train resume` continues it."""
+    from ftui.services.backends.base import LaunchError
+
+    with open_store(ctx) as store:
+        backend, full_id = _owner(store, ctx, run_id)
+        try:
+            run = asyncio.run(backend.pause(full_id))
+        except LaunchError as exc:
+            raise click.ClickException(str(exc)) from None
+        if as_json:
+            echo_json(run.to_json_dict())
+        else:
+            click.echo(f"Run {run.id} {run.status}.")
 
 
 @train_group.command("cancel")
@@ -266,13 +304,14 @@ def resume_command(ctx: click.Context, run_id: str, wait: bool, as_json: bool) -
 )
 @click.pass_context
 def cancel_command(ctx: click.Context, run_id: str, grace: float) -> None:
-    """Stop a local run: it saves a checkpoint and ends cancelled (resumable)."""
+    """Stop a run: a local one saves a checkpoint and ends cancelled (resumable); an OpenAI job
+    is cancelled on OpenAI."""
     from ftui.services.backends.base import LaunchError
 
     with open_store(ctx) as store:
-        backend = _backend(store, ctx)
+        backend, full_id = _owner(store, ctx, run_id)
         try:
-            run = asyncio.run(backend.cancel(resolve(store, run_id), grace))
+            run = asyncio.run(backend.cancel(full_id, grace))
         except LaunchError as exc:
             raise click.ClickException(str(exc)) from None
         click.echo(f"Run {run.id} {run.status}.")
@@ -310,12 +349,12 @@ def again_command(
             _print_preflight(checked)
         if not checked.ok:
             raise click.ClickException("Nothing started: fix the errors above.")
-        _confirm_or_exit(yes, "Start this run?")
+        confirm_or_exit(yes, "Start this run?")
         try:
             new_run = asyncio.run(backend.launch(config, checked=checked))
         except LaunchError as exc:
             raise click.ClickException(str(exc)) from None
-        _finish(store, backend, new_run, wait, as_json)
+        finish_run(store, new_run, wait, as_json)
 
 
 def _parse_changes(changes: tuple[str, ...]) -> dict[str, Any]:
@@ -333,6 +372,15 @@ def _parse_changes(changes: tuple[str, ...]) -> dict[str, Any]:
             value = raw
         parsed[key.strip().replace("-", "_")] = value
     return parsed
+
+
+def _add_openai_command() -> None:
+    from ftui.commands.openai import train_openai_command
+
+    train_group.add_command(train_openai_command)
+
+
+_add_openai_command()
 
 
 @click.group("model")

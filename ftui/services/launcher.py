@@ -161,15 +161,21 @@ def launch(
     processes: int = 1,
     extra_env: Mapping[str, str] | None = None,
     argv: list[str] | None = None,
+    stdin_data: bytes | None = None,
+    process_file: str = PROCESS_FILE,
+    log_file: str = LOG_FILE,
 ) -> ProcessRecord:
     """Start the run's training process detached; records and returns its ProcessRecord.
 
-    Its environment is `child_environment(os.environ, extra_env)`."""
+    Its environment is `child_environment(os.environ, extra_env)`. `stdin_data` is written to
+    its stdin through a pipe, then the pipe is closed: the way to hand a secret to a process
+    without it touching the disk, its environment or its command line (the OpenAI follower
+    gets its key so). Another kind of process keeps its own `process_file` and `log_file`."""
     run_dir = Path(run_dir)
     argv = argv or training_command(run_dir, resume=resume, processes=processes)
     child_env = child_environment(os.environ, extra_env)
     child_env["PYTHONUNBUFFERED"] = "1"  # train.log shows each line as it is written
-    log_path = run_dir / LOG_FILE
+    log_path = run_dir / log_file
     with log_path.open("ab") as log:
         log.write(f"\n--- {time.strftime('%Y-%m-%d %H:%M:%S')} {' '.join(argv)}\n".encode())
         log.flush()
@@ -177,12 +183,21 @@ def launch(
             argv,
             cwd=run_dir,
             env=child_env,
-            stdin=subprocess.DEVNULL,
+            stdin=subprocess.DEVNULL if stdin_data is None else subprocess.PIPE,
             stdout=log,
             stderr=subprocess.STDOUT,
             start_new_session=True,
             close_fds=True,
         )
+    if stdin_data is not None:
+        assert process.stdin is not None
+        try:
+            process.stdin.write(stdin_data)
+        except BrokenPipeError:
+            pass  # it died at once; its log says why
+        finally:
+            with contextlib.suppress(BrokenPipeError):
+                process.stdin.close()
     record = ProcessRecord(
         pid=process.pid,
         start_time=process_start_time(process.pid),
@@ -190,22 +205,22 @@ def launch(
         argv=argv,
     )
     reap_when_done(process)
-    atomic_write_json(run_dir / PROCESS_FILE, asdict(record))
+    atomic_write_json(run_dir / process_file, asdict(record))
     return record
 
 
-def read_process(run_dir: Path) -> ProcessRecord | None:
+def read_process(run_dir: Path, process_file: str = PROCESS_FILE) -> ProcessRecord | None:
     try:
-        data = orjson.loads((Path(run_dir) / PROCESS_FILE).read_bytes())
+        data = orjson.loads((Path(run_dir) / process_file).read_bytes())
         return ProcessRecord(**data)
     except (OSError, orjson.JSONDecodeError, TypeError):
         return None
 
 
-def is_running(run_dir: Path) -> bool:
+def is_running(run_dir: Path, process_file: str = PROCESS_FILE) -> bool:
     """True while the run's process is alive. A process on another host counts as running: it
     cannot be checked from here, and calling it dead would mark a healthy run failed."""
-    record = read_process(run_dir)
+    record = read_process(run_dir, process_file)
     if record is None:
         return False
     return pid_alive(record) if record.local else True
@@ -223,9 +238,9 @@ def _signal_group(record: ProcessRecord, sig: signal.Signals) -> bool:
     return True
 
 
-def request_stop(run_dir: Path) -> ProcessRecord | None:
+def request_stop(run_dir: Path, process_file: str = PROCESS_FILE) -> ProcessRecord | None:
     """Send SIGTERM to the run's processes; returns the record if something was signalled."""
-    record = read_process(run_dir)
+    record = read_process(run_dir, process_file)
     if record is None or not record.local:
         return None
     return record if _signal_group(record, signal.SIGTERM) else None

@@ -8,6 +8,10 @@ start) asks here, so a training process killed with `kill -9` or by the OOM kill
 Each backend kind has its own check (a `LivenessCheck`: the run -> `ProcessGone`, or None while it
 is alive or cannot be told from here). The local one reads the launcher's `process.json`; a remote
 backend plugs its own in `CHECKS` (or passes it to `check_run`).
+
+An OpenAI run is never judged gone: its job runs on OpenAI whatever happens here. Its check starts
+the run's follower again when it has none (`openai_follower_missing`), with the settings in
+effect (the key from the environment or the settings file), and always answers "alive".
 """
 
 from __future__ import annotations
@@ -42,7 +46,25 @@ def local_process_gone(run: Run) -> ProcessGone | None:
     return ProcessGone(tuple(launcher.last_log_lines(run.run_dir, LAST_LINES)))
 
 
-CHECKS: Mapping[str, LivenessCheck] = {"local": local_process_gone}
+def openai_follower_missing(run: Run) -> ProcessGone | None:
+    """The OpenAI check: start a follower for the run if none is following it; never gone."""
+    from ftui.config import SettingsError, load_config
+    from ftui.services.backends.openai_follower import ensure_follower, is_following
+
+    if is_following(run.run_dir):
+        return None
+    try:
+        settings = load_config().openai
+    except SettingsError:
+        return None
+    ensure_follower(run.run_dir, run.remote_job_id, settings)
+    return None
+
+
+CHECKS: Mapping[str, LivenessCheck] = {
+    "local": local_process_gone,
+    "openai": openai_follower_missing,
+}
 
 
 def record_process_gone(store: RunStore, run: Run, gone: ProcessGone) -> Run:

@@ -21,11 +21,13 @@ from ftui.config import Config
 if TYPE_CHECKING:
     from ftui.services.backends.base import TrainingBackend
     from ftui.services.backends.local import LocalBackend
+    from ftui.services.backends.openai import OpenAIBackend
     from ftui.services.store import Run, RunStore
 
 # Backend name (a run's `backend` field) -> "module:class". A new backend is one more line here.
 BACKEND_CLASSES: dict[str, str] = {
     "local": "ftui.services.backends.local:LocalBackend",
+    "openai": "ftui.services.backends.openai:OpenAIBackend",
 }
 
 
@@ -74,6 +76,14 @@ class Services:
     def backend_for(self, run: Run) -> TrainingBackend[Any, Any]:
         """The backend that owns `run` (and so can cancel, resume or reattach it)."""
         return self.backend(run.backend)
+
+    @property
+    def openai(self) -> OpenAIBackend:
+        from ftui.services.backends.openai import OpenAIBackend
+
+        backend = self.backend("openai")
+        assert isinstance(backend, OpenAIBackend)
+        return backend
 
     @property
     def local(self) -> LocalBackend:

@@ -14,6 +14,8 @@ from dataclasses import dataclass
 from functools import partial
 from typing import Any
 
+from textual.actions import ActionError
+from textual.actions import parse as parse_action
 from textual.app import App
 from textual.binding import Binding
 from textual.command import DiscoveryHit, Hit, Hits, Provider
@@ -104,8 +106,13 @@ def _key_displays(app: App[object], bindings: list[Binding]) -> tuple[str, ...]:
 
 
 def _action_state(node: DOMNode, action: str) -> bool | None:
-    name, _, _ = action.partition("(")
-    return node.check_action(name, ())
+    # With its arguments: one action may be on for some of them and off for others
+    # (`request('pause')` on a backend that cannot pause).
+    try:
+        _namespace, name, parameters = parse_action(action)
+    except ActionError:
+        name, parameters = action.partition("(")[0], ()
+    return node.check_action(name, parameters)
 
 
 def collect_commands(screen: Screen[object]) -> list[CommandEntry]:

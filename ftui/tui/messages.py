@@ -8,8 +8,12 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from textual.message import Message
+
+if TYPE_CHECKING:
+    from ftui.services.store import Run
 
 
 @dataclass
@@ -36,3 +40,10 @@ class DatasetStateChanged(Message):
     indexing: bool
     unsaved_edits: int = 0
     format: str | None = None
+
+
+@dataclass
+class RunLaunched(Message):
+    """Fact: a run was started, by any backend (it is in the store: the Runs section lists it)."""
+
+    run: Run

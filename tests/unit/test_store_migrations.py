@@ -29,7 +29,7 @@ def tables(path: Path) -> set[str]:
 
 
 def test_every_migration_is_listed_once() -> None:
-    assert schema.SCHEMA_VERSION == len(schema.MIGRATIONS) == 2
+    assert schema.SCHEMA_VERSION == len(schema.MIGRATIONS) == 3
 
 
 def test_migrates_a_new_path_and_an_empty_file(tmp_path: Path) -> None:

@@ -122,9 +122,21 @@ def new_metric_event(
     return event
 
 
+def _numbers(value: Any) -> dict[str, float]:
+    """The numeric entries of a name -> number mapping (anything else dropped)."""
+    if not isinstance(value, Mapping):
+        return {}
+    return {str(k): n for k, v in value.items() if (n := _number(v)) is not None}
+
+
 def _checkpoint(record: Mapping[str, Any], ts: float | None) -> RunEvent:
+    metrics = _numbers(record.get("metrics"))
     return CheckpointEvent(
-        ts=ts, path=_text(record.get("path")) or "", step=_int(record.get("step"))
+        ts=ts,
+        path=_text(record.get("path")) or "",
+        step=_int(record.get("step")),
+        model_id=_text(record.get("model_id")),
+        metrics=metrics or NO_EXTRA,
     )
 
 
@@ -156,6 +168,8 @@ def _remote_job(record: Mapping[str, Any], ts: float | None) -> RunEvent:
         job_id=_required_text(record, "job_id"),
         remote_status=_text(record.get("remote_status")),
         message=_text(record.get("message")),
+        estimated_finish=_number(record.get("estimated_finish")),
+        trained_tokens=_int(record.get("trained_tokens")),
     )
 
 
@@ -166,10 +180,13 @@ _PARSERS: dict[
     "status": (_status, frozenset({"status", "message", "error"})),
     "log": (_log, frozenset({"level", "message"})),
     "metric": (_metric, frozenset({"step", "values", "max_steps", "epoch"})),
-    "checkpoint": (_checkpoint, frozenset({"step", "path"})),
+    "checkpoint": (_checkpoint, frozenset({"step", "path", "model_id", "metrics"})),
     "artifact": (_artifact, frozenset({"kind", "path", "model_id"})),
     "alert": (_alert, frozenset({"kind", "message", "steps", "advice"})),
-    "remote_job": (_remote_job, frozenset({"job_id", "remote_status", "message"})),
+    "remote_job": (
+        _remote_job,
+        frozenset({"job_id", "remote_status", "message", "estimated_finish", "trained_tokens"}),
+    ),
 }
 _ENVELOPE = frozenset({"type", "ts", "v"})
 _PARSERS = {kind: (parser, fields | _ENVELOPE) for kind, (parser, fields) in _PARSERS.items()}
@@ -222,6 +239,9 @@ def event_record(event: RunEvent) -> dict[str, Any]:
     elif isinstance(event, CheckpointEvent):
         _put(record, step=event.step)
         record["path"] = event.path
+        _put(record, model_id=event.model_id)
+        if event.metrics:
+            record["metrics"] = dict(event.metrics)
     elif isinstance(event, ArtifactEvent):
         record["kind"] = event.kind
         _put(record, path=event.path, model_id=event.model_id)
@@ -233,7 +253,13 @@ def event_record(event: RunEvent) -> dict[str, Any]:
         _put(record, advice=event.advice)
     elif isinstance(event, RemoteJobEvent):
         record["job_id"] = event.job_id
-        _put(record, remote_status=event.remote_status, message=event.message)
+        _put(
+            record,
+            remote_status=event.remote_status,
+            message=event.message,
+            estimated_finish=event.estimated_finish,
+            trained_tokens=event.trained_tokens,
+        )
     record.update(event.extra)
     return record
 

@@ -13,12 +13,15 @@ Kinds and their fields on disk (`type` names the kind):
                 Names follow OpenAI's checkpoint metrics where they overlap: `train_loss`,
                 `valid_loss`, `train_mean_token_accuracy`, `valid_mean_token_accuracy`,
                 `learning_rate`, `grad_norm`, `tokens_per_second`.
-- `checkpoint`: `step`, `path` (relative to the run directory or absolute)
+- `checkpoint`: `step`, `path` (relative to the run directory or absolute; for a checkpoint kept
+                by a remote service, the model name it is used by, also in `model_id`), optional
+                `model_id` and `metrics` (name -> float, the checkpoint's own, named as `metric`'s)
 - `artifact`:   `kind` ("adapter" | "merged_model" | "model_id" | "file"), and `path` or `model_id`
 - `alert`:      `kind` (see ALERT_KINDS; others are kept), `message`, optional `steps` (the steps
                 that showed it), `advice` (what to do)
 - `remote_job`: `job_id` of a job run by a remote service, optional `remote_status` (its own
-                status string, verbatim) and `message`
+                status string, verbatim), `message`, `estimated_finish` (seconds since the
+                epoch, the service's estimate) and `trained_tokens` (int, as it bills them)
 """
 
 from __future__ import annotations
@@ -100,6 +103,8 @@ class CheckpointEvent(RunEvent):
 
     path: str
     step: int | None = None
+    model_id: str | None = None
+    metrics: Mapping[str, float] = NO_EXTRA
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -128,6 +133,8 @@ class RemoteJobEvent(RunEvent):
     job_id: str
     remote_status: str | None = None
     message: str | None = None
+    estimated_finish: float | None = None
+    trained_tokens: int | None = None
 
 
 @dataclass(frozen=True, kw_only=True)

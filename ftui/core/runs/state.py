@@ -67,6 +67,8 @@ class RunState:
     log_tail: tuple[str, ...] = ()  # the last LOG_TAIL_LINES lines of log messages
     remote_job_id: str | None = None
     remote_status: str | None = None
+    trained_tokens: int | None = None  # a remote job's, as last reported
+    estimated_finish: float | None = None  # a remote job's estimate, as last reported
     events: int = 0  # how many events were folded in
 
     @property
@@ -125,6 +127,10 @@ class _Fold:
             self.fields["remote_job_id"] = event.job_id
             if event.remote_status is not None:
                 self.fields["remote_status"] = event.remote_status
+            if event.trained_tokens is not None:
+                self.fields["trained_tokens"] = event.trained_tokens
+            if event.estimated_finish is not None:
+                self.fields["estimated_finish"] = event.estimated_finish
 
     def _metric(self, event: MetricEvent) -> None:
         for name, value in event.values.items():
@@ -145,9 +151,11 @@ class _Fold:
 
     def _status(self, event: StatusEvent) -> None:
         status = event.status
-        if status in BEFORE_START and self.get("status") in STARTED:
+        current = self.get("status")
+        if status in BEFORE_START and current in STARTED and current != RunStatus.PAUSED:
             # A launcher's "queued" can land after the process already wrote "running": a run
             # never goes back to waiting once it runs (a resumed run comes from a terminal status).
+            # Out of "paused" it may: a job paused while queued is queued again when resumed.
             return
         self.fields["status"] = status
         self.fields["message"] = event.message

@@ -2,7 +2,7 @@
 
 Everything else talks to the history through `RunStore`, which returns dataclasses; nothing outside
 this package writes SQL. Each table has its module (`datasets`, `runs`, `metrics`, `aliases`,
-`judge`), `ingest` indexes the runs' event logs with the reducer of `ftui.core.runs`, and
+`judge`, `uploads`), `ingest` indexes the runs' event logs with the reducer of `ftui.core.runs`, and
 `connection` owns the file (per-thread connections, migrations, write transactions).
 
 - The event log (`runs/<id>/events.jsonl`) is the source of truth about a run; the store indexes
@@ -23,7 +23,16 @@ from typing import TYPE_CHECKING, Any
 
 from ftui.core.runs.kinds import RunEvent
 from ftui.core.runs.state import RunState
-from ftui.services.store import aliases, datasets, ingest, judge, metrics, runs, schema
+from ftui.services.store import (
+    aliases,
+    datasets,
+    ingest,
+    judge,
+    metrics,
+    runs,
+    schema,
+    uploads,
+)
 from ftui.services.store.connection import Connections
 from ftui.services.store.datasets import describe_dataset
 from ftui.services.store.errors import (
@@ -33,7 +42,14 @@ from ftui.services.store.errors import (
     RunNotFound,
     StoreError,
 )
-from ftui.services.store.records import Alias, DatasetRecord, JudgeResult, MetricSummary, Run
+from ftui.services.store.records import (
+    Alias,
+    DatasetRecord,
+    JudgeResult,
+    MetricSummary,
+    Run,
+    Upload,
+)
 from ftui.services.store.runs import BACKENDS, RunQuery
 
 if TYPE_CHECKING:
@@ -55,6 +71,7 @@ __all__ = [
     "RunQuery",
     "RunStore",
     "StoreError",
+    "Upload",
     "describe_dataset",
 ]
 
@@ -243,6 +260,38 @@ class RunStore:
     def artifacts(self, run_id: str) -> list[dict[str, Any]]:
         """Checkpoints and artifacts the run reported, oldest first."""
         return self.events(run_id, types=("checkpoint", "artifact"))
+
+    # -- uploads to a provider and remote jobs -----------------------------------------------
+
+    def find_upload(self, sha256: str, account: str, purpose: str) -> Upload | None:
+        return uploads.find_upload(self._connections, sha256, account, purpose)
+
+    def record_upload(
+        self,
+        *,
+        sha256: str,
+        account: str,
+        purpose: str,
+        file_id: str,
+        filename: str | None = None,
+        size: int | None = None,
+    ) -> Upload:
+        return uploads.record_upload(
+            self._connections,
+            sha256=sha256,
+            account=account,
+            purpose=purpose,
+            file_id=file_id,
+            filename=filename,
+            size=size,
+        )
+
+    def forget_upload(self, sha256: str, account: str, purpose: str) -> None:
+        uploads.forget_upload(self._connections, sha256, account, purpose)
+
+    def run_for_remote_job(self, job_id: str) -> str | None:
+        """The run that follows remote job `job_id` (an imported or launched job), if any."""
+        return uploads.run_for_remote_job(self._connections, job_id)
 
     # -- model aliases ------------------------------------------------------------------------
 

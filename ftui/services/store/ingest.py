@@ -38,6 +38,10 @@ def state_from_row(row: sqlite3.Row) -> RunState:
         step=row["last_step"],
         epoch=row["last_epoch"],
         max_steps=row["max_steps"],
+        remote_job_id=row["remote_job_id"],
+        remote_status=row["remote_status"],
+        trained_tokens=row["trained_tokens"],
+        estimated_finish=row["estimated_finish"],
     )
 
 
@@ -136,7 +140,8 @@ def ingest_chunk(db: Connections, run_id: str) -> tuple[int, bool]:
     conn.execute(
         """UPDATE runs SET events_offset = ?, status = ?, started_at = ?, finished_at = ?,
            error = ?, output_model = ?, adapter_path = ?, final_metrics = ?, last_step = ?,
-           last_epoch = ?, max_steps = ? WHERE id = ?""",
+           last_epoch = ?, max_steps = ?, remote_job_id = ?, remote_status = ?,
+           trained_tokens = ?, estimated_finish = ? WHERE id = ?""",
         (
             chunk.end,
             state.status,
@@ -149,6 +154,10 @@ def ingest_chunk(db: Connections, run_id: str) -> tuple[int, bool]:
             state.step,
             state.epoch,
             state.max_steps,
+            state.remote_job_id,
+            state.remote_status,
+            state.trained_tokens,
+            state.estimated_finish,
             run_id,
         ),
     )

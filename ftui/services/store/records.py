@@ -94,6 +94,16 @@ class Run:
     last_step: int | None = None
     max_steps: int | None = None
     events_offset: int = 0
+    # A remote job (OpenAI): its id, its own status string, what it billed, when it expects to end.
+    remote_job_id: str | None = None
+    remote_status: str | None = None
+    trained_tokens: int | None = None
+    estimated_finish: float | None = None
+
+    @property
+    def fine_tuned_model(self) -> str | None:
+        """The model a remote job produced (an OpenAI `ft:` name); None for a local run."""
+        return self.output_model if self.remote_job_id else None
 
     @property
     def events_path(self) -> Path:
@@ -152,7 +162,25 @@ class Run:
             "error": self.error,
             "archived": self.archived,
             "run_dir": str(self.run_dir),
+            "remote_job_id": self.remote_job_id,
+            "remote_status": self.remote_status,
+            "fine_tuned_model": self.fine_tuned_model,
+            "trained_tokens": self.trained_tokens,
+            "estimated_finish": self.estimated_finish,
         }
+
+
+@dataclass(frozen=True)
+class Upload:
+    """A file uploaded to a provider, remembered by the sha256 of its bytes."""
+
+    sha256: str
+    account: str
+    purpose: str
+    file_id: str
+    filename: str | None
+    bytes: int | None
+    created_at: float
 
 
 @dataclass

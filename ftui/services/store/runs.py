@@ -246,6 +246,10 @@ def run_from_row(
         last_step=row["last_step"],
         max_steps=row["max_steps"],
         events_offset=row["events_offset"],
+        remote_job_id=row["remote_job_id"],
+        remote_status=row["remote_status"],
+        trained_tokens=row["trained_tokens"],
+        estimated_finish=row["estimated_finish"],
     )
 
 

@@ -6,6 +6,8 @@ store at once migrate it once. Released migrations are never edited: a change is
 
 - v1: datasets, runs, per-step metrics, events (the first release).
 - v2: run archival, model aliases, judge results, and a metric index by name.
+- v3: remote jobs (OpenAI): the job id, its own status, trained tokens and estimated finish on
+  the run, and an uploads table so the same bytes are uploaded once per account.
 """
 
 from __future__ import annotations
@@ -105,7 +107,28 @@ V2 = (
     "CREATE INDEX judge_results_session ON judge_results (session)",
 )
 
-MIGRATIONS: Sequence[Sequence[str]] = (V1, V2)
+V3 = (
+    "ALTER TABLE runs ADD COLUMN remote_job_id TEXT",
+    "ALTER TABLE runs ADD COLUMN remote_status TEXT",
+    "ALTER TABLE runs ADD COLUMN trained_tokens INTEGER",
+    "ALTER TABLE runs ADD COLUMN estimated_finish REAL",
+    "CREATE INDEX runs_remote_job ON runs (remote_job_id)",
+    # `account` names where a file lives (base URL, organization, project), never the key.
+    """
+    CREATE TABLE uploads (
+        sha256 TEXT NOT NULL,
+        account TEXT NOT NULL,
+        purpose TEXT NOT NULL,
+        file_id TEXT NOT NULL,
+        filename TEXT,
+        bytes INTEGER,
+        created_at REAL NOT NULL,
+        PRIMARY KEY (sha256, account, purpose)
+    )
+    """,
+)
+
+MIGRATIONS: Sequence[Sequence[str]] = (V1, V2, V3)
 SCHEMA_VERSION = len(MIGRATIONS)
 
 

@@ -18,7 +18,7 @@ from textual.widget import Widget
 from textual.widgets import ContentSwitcher, Footer
 
 from ftui.services.root import Services
-from ftui.tui.messages import DatasetStateChanged, OpenDataset, ShowSection
+from ftui.tui.messages import DatasetStateChanged, OpenDataset, RunLaunched, ShowSection
 from ftui.tui.sections.data.section import DataSection
 from ftui.tui.sections.slot import (
     SECTIONS,
@@ -144,3 +144,13 @@ class WorkbenchScreen(Screen[None]):
     def _show_section(self, event: ShowSection) -> None:
         event.stop()
         self.show_section(event.section)
+
+    @on(RunLaunched)
+    def _run_launched(self, event: RunLaunched) -> None:
+        # The Runs section, if it was opened already, lists the new run at once (it re-reads
+        # only runs still going by itself, and this one is not in its list yet).
+        if self.query("#runs RunsPane"):
+            from ftui.tui.sections.runs import RunsPane
+
+            for pane in self.query("#runs RunsPane").results(RunsPane):
+                pane.reload()

@@ -1,8 +1,10 @@
-"""The Jobs section: launch local LoRA / QLoRA runs from a form, and act on the local runs.
+"""The Jobs section: launch a run on a backend (local LoRA / QLoRA, or OpenAI) and act on its runs.
 
 `JobsPane(services)` is what the workbench mounts (the app's services root: its run history and
-its local backend); it works on its own in any App too. The backend is async: checks, launches,
-cancels and resumes are async workers awaiting it. Model discovery and nvidia-smi run in thread
+its backends); it works on its own in any App too. A choice at the top (ctrl+b) picks the
+backend: its form is shown (the OpenAI one is `jobs_openai.OpenAIJobs`), and the table lists its
+runs with the actions its `capabilities` offer. Backends are async: checks, launches, cancels,
+pauses and resumes are async workers awaiting them. Model discovery and nvidia-smi run in thread
 workers and come back as messages. Nothing here imports torch: the form reads models'
 config.json files only, and training happens in a detached process that outlives the app.
 """
@@ -12,26 +14,29 @@ from __future__ import annotations
 import asyncio
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import ClassVar
+from typing import Any, ClassVar
 
 from rich.text import Text
 from textual import on, work
 from textual.app import ComposeResult
+from textual.binding import Binding
 from textual.containers import Container, Horizontal
 from textual.message import Message
 from textual.timer import Timer
-from textual.widgets import Static
+from textual.widgets import Label, Select, Static
 from textual.worker import Worker, WorkerState
 
 from ftui.core.training.local_config import LocalTrainConfig
 from ftui.core.training.model_files import LocalModel, list_local_models
+from ftui.services.backends.base import TrainingBackend
 from ftui.services.backends.local import Capacity, LaunchError, Preflight, machine_capacity
 from ftui.services.gpu import GpuInfo, detect_gpus
 from ftui.services.root import Services
 from ftui.services.store import Run
 from ftui.tui.keymap import command
-from ftui.tui.messages import ShowSection
+from ftui.tui.messages import RunLaunched, ShowSection
 from ftui.tui.screens.confirm import CANCEL, Choice, ConfirmScreen
+from ftui.tui.sections.jobs_openai import OpenAIJobs
 from ftui.tui.widgets.jobs_form import FormError, JobsLaunchForm
 from ftui.tui.widgets.jobs_table import JOBS_SHOWN, JobsTable
 
@@ -39,6 +44,13 @@ ACTION_GROUP = "jobs-action"
 REFRESH_GROUP = "jobs-refresh"
 PLAN_DELAY_S = 0.3  # re-check the plan once typing pauses, not on every key
 GPU_POLL_S = 2.0
+LOCAL, OPENAI = "local", "openai"
+BACKEND_CHOICES = [("local", LOCAL), ("OpenAI", OPENAI)]
+# What a cancel does, per backend, in the question before it.
+CANCEL_NOTES = {
+    LOCAL: "It saves a checkpoint at the end of the current step and stops; r resumes it later.",
+    OPENAI: "OpenAI stops the job and bills the tokens trained so far; it cannot be resumed.",
+}
 
 
 @dataclass
@@ -57,13 +69,6 @@ class PlanReady(Message):
 @dataclass
 class GpusRead(Message):
     gpus: list[GpuInfo]
-
-
-@dataclass
-class RunLaunched(Message):
-    """Fact: a local run was started (it is in the store, so the Runs section lists it)."""
-
-    run: Run
 
 
 @dataclass
@@ -92,8 +97,13 @@ def render_plan(checked: Preflight | None, error: str | None = None) -> Text:
     return text
 
 
+def _key_of(action: str) -> str:
+    binding = next(b for b in Binding.make_bindings(JobsPane.BINDINGS) if b.action == action)
+    return str(binding.key_display or binding.key)
+
+
 class JobsPane(Container):
-    """Local jobs: the runs table, the machine, the launch form and its plan."""
+    """Jobs: the runs table, the backend choice, its launch form and the plan beside it."""
 
     COMMAND_GROUP = "Jobs"
     BINDINGS: ClassVar = [
@@ -109,9 +119,16 @@ class JobsPane(Container):
             "ctrl+j",
             "focus_jobs",
             "Jobs table",
-            "Move to the table of local runs (c cancel, r resume, a again with changes).",
+            "Move to the table of runs (c cancel, p pause, r resume, a again with changes).",
             show=True,
             key_display="^j",
+        ),
+        command(
+            "ctrl+b",
+            "switch_backend",
+            "Backend",
+            "Switch the form and the table between local training and OpenAI fine-tuning.",
+            key_display="^b",
         ),
     ]
 
@@ -123,6 +140,7 @@ class JobsPane(Container):
         refresh_interval: float | None = 3.0,
         grace_s: float = 120.0,
         dataset: Path | None = None,
+        backend: str = LOCAL,
         id: str | None = None,
     ) -> None:
         super().__init__(id=id)
@@ -131,6 +149,8 @@ class JobsPane(Container):
         self.initial_dataset = dataset  # the dataset open in the workbench, if any
         self.store = services.store
         self.backend = services.local
+        self.backend_name = backend  # the backend the form and the table are on
+        self._gpus: list[GpuInfo] = []
         self.capacity = capacity  # None: detected in a worker at mount
         self.refresh_interval = refresh_interval
         self.grace_s = grace_s
@@ -139,7 +159,17 @@ class JobsPane(Container):
 
     def compose(self) -> ComposeResult:
         yield JobsTable(id="jobs-table")
-        yield Static("Looking at this machine…", id="jobs-machine", markup=False)
+        with Horizontal(id="jobs-bar"):
+            # Out of the footer (full at 80 columns): its key is written beside the choice.
+            yield Label(f"{_key_of('switch_backend')} Backend", id="jobs-backend-label")
+            yield Select[str](
+                BACKEND_CHOICES,
+                value=self.backend_name,
+                allow_blank=False,
+                id="jobs-backend",
+                compact=True,
+            )
+            yield Static("Looking at this machine…", id="jobs-machine", markup=False)
         with Horizontal(id="jobs-main"):
             form = JobsLaunchForm(id="jobs-form")
             form.border_title = "New local run (LoRA / QLoRA)"
@@ -147,12 +177,13 @@ class JobsPane(Container):
             plan = Static(render_plan(None), id="jobs-plan")
             plan.border_title = "Plan"
             yield plan
+        yield OpenAIJobs(self.services, dataset=self.initial_dataset, id="openai-main")
 
     def on_mount(self) -> None:
         if self.initial_dataset is not None:
             self.set_dataset(self.initial_dataset)
         self._discover(self.capacity)
-        self.refresh_jobs()
+        self._show_backend(initial=True)
         if self.refresh_interval:
             self.set_interval(self.refresh_interval, self._refresh_tick)
 
@@ -164,9 +195,45 @@ class JobsPane(Container):
     def table(self) -> JobsTable:
         return self.query_one(JobsTable)
 
+    @property
+    def openai(self) -> OpenAIJobs:
+        return self.query_one(OpenAIJobs)
+
     def set_dataset(self, path: Path) -> None:
-        """The dataset open in the workbench becomes the form's dataset."""
+        """The dataset open in the workbench becomes the forms' dataset."""
         self.form.set_dataset(path)
+        self.openai.form.set_dataset(path)
+
+    # -- the backend ----------------------------------------------------------------------------
+
+    def action_switch_backend(self) -> None:
+        self.query_one("#jobs-backend", Select).value = (
+            OPENAI if self.backend_name == LOCAL else LOCAL
+        )
+
+    @on(Select.Changed, "#jobs-backend")
+    def _backend_chosen(self, event: Select.Changed) -> None:
+        event.stop()
+        if isinstance(event.value, str) and event.value != self.backend_name:
+            self.backend_name = event.value
+            self._show_backend()
+
+    def _show_backend(self, *, initial: bool = False) -> None:
+        """Show the chosen backend's form, its runs, and what it needs (the machine or a key)."""
+        local = self.backend_name == LOCAL
+        self.query_one("#jobs-main").display = local
+        self.openai.display = not local
+        if not local:
+            self.openai.schedule_check()  # it does not read the data while hidden
+        self.table.border_title = "Local runs" if local else "OpenAI jobs"
+        if not initial:
+            self.table.set_runs([])  # the other backend's runs until its own are read
+        self._show_machine(self._gpus)
+        self.refresh_jobs()
+        self.refresh_bindings()
+
+    def _table_backend(self) -> TrainingBackend[Any, Any]:
+        return self.services.backend(self.backend_name)
 
     # -- the machine ----------------------------------------------------------------------------
 
@@ -186,10 +253,22 @@ class JobsPane(Container):
         self._schedule_plan()
 
     def _show_machine(self, gpus: list[GpuInfo]) -> None:
+        self._gpus = gpus
+        line = self.query_one("#jobs-machine", Static)
+        if self.backend_name == OPENAI:
+            settings = self.config.openai
+            where = settings.base_url or "api.openai.com"
+            line.update(
+                f"OpenAI at {where}: key set"
+                if settings.api_key
+                else "OpenAI: no API key (how to set one: on the right)"
+            )
+            return
         if self.capacity is None:
+            line.update("Looking at this machine…")
             return
         text = self.capacity.describe() if not gpus else "; ".join(g.describe() for g in gpus)
-        self.query_one("#jobs-machine", Static).update(text)
+        line.update(text)
 
     @work(thread=True, exclusive=True, group="jobs-gpu", exit_on_error=False)
     def _poll_gpus(self) -> None:
@@ -212,12 +291,16 @@ class JobsPane(Container):
 
     @work(exclusive=True, group=REFRESH_GROUP, exit_on_error=False)
     async def refresh_jobs(self) -> None:
-        # Reattaching also marks runs whose process died without a word as failed.
-        await self.backend.reattach()
-        runs = await asyncio.to_thread(
-            self.store.list_runs, backend=self.backend.name, limit=JOBS_SHOWN
-        )
-        self.table.set_runs(runs)
+        name = self.backend_name
+        # Built on first use (its module and the store): not on the event loop.
+        backend = await asyncio.to_thread(self.services.backend, name)
+        # Reattaching marks local runs whose process died without a word as failed, and gives
+        # an OpenAI job whose follower is gone a new one.
+        await backend.reattach()
+        runs = await asyncio.to_thread(self.store.list_runs, backend=name, limit=JOBS_SHOWN)
+        if name == self.backend_name:  # not an answer for the backend shown before
+            self.table.set_capabilities(backend.capabilities)
+            self.table.set_runs(runs)
 
     @on(JobsTable.ActionRequested)
     def _table_action(self, event: JobsTable.ActionRequested) -> None:
@@ -226,6 +309,9 @@ class JobsPane(Container):
         if event.action == "show":
             self.post_message(ShowSection("runs"))
         elif event.action == "again":
+            if run.backend != LOCAL:
+                self.notify(f"{run.backend} runs cannot be run again from here.", title="Jobs")
+                return
             try:
                 self.form.load_config(self.backend.run_config(run))
             except LaunchError as exc:
@@ -245,24 +331,38 @@ class JobsPane(Container):
             self.app.push_screen(
                 ConfirmScreen(
                     f"Cancel run {run.id}?",
-                    "It saves a checkpoint at the end of the current step and stops; "
-                    "r resumes it later.",
+                    CANCEL_NOTES.get(run.backend, "It stops the run."),
                     [Choice("y", "cancel-run", "Cancel the run", "error"), CANCEL],
                 ),
                 decided,
             )
-        elif event.action == "resume":
-            self._act("resume", run)
+        elif event.action in ("pause", "resume"):
+            if run.is_terminal:
+                self.notify(f"Run {run.id} is already {run.status}.", title="Jobs")
+                return
+            self._act(event.action, run)
 
     @work(group=ACTION_GROUP, exit_on_error=False)
     async def _act(self, action: str, run: Run) -> None:
+        # The backend that owns the run, asked what it can do first (never assumed local).
+        backend = await asyncio.to_thread(self.services.backend_for, run)
+        label = backend.capabilities.label
+        if not getattr(backend.capabilities, action):
+            self.post_message(JobActionDone(f"{label} runs cannot {action}.", "warning"))
+            return
         if action == "cancel":
             self.post_message(JobActionDone(f"Stopping run {run.id}…"))
-            done = await self.backend.cancel(run.id, self.grace_s)
+            done = await backend.cancel(run.id, self.grace_s)
             self.post_message(JobActionDone(f"Run {run.id} {done.status}."))
-        else:
-            resumed = await self.backend.resume(run.id)
+        elif action == "pause":
+            paused = await backend.pause(run.id)
+            self.post_message(JobActionDone(f"Run {run.id} {paused.status}; r resumes it."))
+        elif run.backend == LOCAL:
+            resumed = await backend.resume(run.id)
             self.post_message(JobActionDone(f"Run {resumed.id} resumes from its last checkpoint."))
+        else:
+            resumed = await backend.resume(run.id)
+            self.post_message(JobActionDone(f"Run {resumed.id} resumed ({resumed.status})."))
         self.refresh_jobs()
 
     @on(JobActionDone)
@@ -328,6 +428,9 @@ class JobsPane(Container):
     # -- launching ------------------------------------------------------------------------------
 
     def action_launch(self) -> None:
+        if self.backend_name == OPENAI:
+            self.openai.launch()
+            return
         try:
             config = self.form.read_config()
         except FormError as exc:
@@ -367,10 +470,11 @@ class JobsPane(Container):
 
     @on(RunLaunched)
     def _launched(self, event: RunLaunched) -> None:
-        # Let it bubble: the workbench may follow the new run; the table shows it now.
-        self.notify(
-            f"Run {event.run.id} started ({event.run.status}); it keeps going if ftui closes. "
-            "Press 3 to watch it in Runs.",
-            title="Jobs",
-        )
+        # Let it bubble: the workbench tells the Runs section; the table shows it now.
+        if event.run.backend == LOCAL:
+            self.notify(
+                f"Run {event.run.id} started ({event.run.status}); it keeps going if ftui "
+                "closes. Press 3 to watch it in Runs.",
+                title="Jobs",
+            )
         self.refresh_jobs()

@@ -1,8 +1,9 @@
-"""The local runs of the Jobs section: a short table (the newest few) with the keys that act on one.
+"""The Jobs section's runs, of one backend: the newest few, with the keys that act on one.
 
 A `DataTable` is fine here: it never holds more than `JOBS_SHOWN` rows (the full history, however
-long, is the Runs section's `RunsTable`). The table is told its runs (`set_runs`) and asks for
-actions with `ActionRequested`; the pane carries them out.
+long, is the Runs section's `RunsTable`). The table is told its runs (`set_runs`) and what their
+backend can do (`capabilities`: a key the backend cannot honour is off, in the footer and the
+palette alike), and asks for actions with `ActionRequested`; the pane carries them out.
 """
 
 from __future__ import annotations
@@ -13,6 +14,7 @@ from typing import ClassVar
 from textual.message import Message
 from textual.widgets import DataTable
 
+from ftui.services.backends.base import Capabilities
 from ftui.services.runs import run_row
 from ftui.services.store import Run
 from ftui.tui.keymap import command
@@ -35,8 +37,12 @@ def _step(run: Run) -> str:
     return f"{run.last_step}/{run.max_steps}" if run.max_steps else str(run.last_step)
 
 
+# The capability each request needs ("show" needs none).
+NEEDS = {"cancel": "cancel", "resume": "resume", "pause": "pause", "again": "run_again"}
+
+
 class JobsTable(DataTable[str]):
-    """Local runs, newest first: cancel, resume, or run again with changes."""
+    """One backend's runs, newest first: cancel, pause, resume, or run again with changes."""
 
     COMMAND_GROUP = "Jobs"
     BINDINGS: ClassVar = [
@@ -47,7 +53,14 @@ class JobsTable(DataTable[str]):
             "r",
             "request('resume')",
             "Resume",
-            "Continue a stopped run from its checkpoint.",
+            "Continue a stopped run from its checkpoint, or a paused job.",
+            show=True,
+        ),
+        command(
+            "p",
+            "request('pause')",
+            "Pause",
+            "Hold the job (r resumes it); for backends that can pause, such as OpenAI.",
             show=True,
         ),
         command(
@@ -61,12 +74,24 @@ class JobsTable(DataTable[str]):
 
     @dataclass
     class ActionRequested(Message):
-        action: str  # cancel | resume | again | show
+        action: str  # cancel | pause | resume | again | show
         run: Run
 
     def __init__(self, *, id: str | None = None) -> None:
         super().__init__(id=id, cursor_type="row", zebra_stripes=False)
         self.runs: list[Run] = []
+        self.capabilities: Capabilities | None = None  # None: every action offered
+
+    def set_capabilities(self, capabilities: Capabilities) -> None:
+        self.capabilities = capabilities
+        self.refresh_bindings()
+
+    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        if action == "request" and parameters and self.capabilities is not None:
+            needed = NEEDS.get(str(parameters[0]))
+            if needed is not None and not getattr(self.capabilities, needed):
+                return False
+        return True
 
     def on_mount(self) -> None:
         for key, label in COLUMNS:
@@ -98,6 +123,8 @@ class JobsTable(DataTable[str]):
         self.action_request("show")  # Enter: watch it in the Runs section
 
     def action_request(self, action: str) -> None:
+        if not self.check_action("request", (action,)):
+            return
         run = self.current_run
         if run is not None:
             self.post_message(self.ActionRequested(action, run))
