@@ -19,7 +19,9 @@ import pytest
 from textual.app import App, ComposeResult
 from textual.pilot import Pilot
 
+from ftui.config import Config
 from ftui.core.runs.events import EventWriter
+from ftui.services.root import Services
 from ftui.services.store import RunStore
 from ftui.tui.sections.runs import RunsPane
 from ftui.tui.stylesheet import APP_CSS, HORIZONTAL_BREAKPOINTS, VERTICAL_BREAKPOINTS
@@ -137,9 +139,11 @@ class RunsApp(App[None]):
     def __init__(self, store: RunStore) -> None:
         super().__init__()
         self.store = store
+        # The history handed in stays the caller's: the root does not close it.
+        self.services = Services(Config(home=store.runs_dir.parent), store=store)
 
     def compose(self) -> ComposeResult:
-        yield RunsPane(self.store, refresh_interval=None, now=T0 + 4 * 3600)
+        yield RunsPane(self.services, refresh_interval=None, now=T0 + 4 * 3600)
 
 
 async def settle(pilot: Pilot[None]) -> None:

@@ -18,6 +18,7 @@ from ftui.config import Config
 from ftui.services.root import Services
 from ftui.tui.app import make_app
 from ftui.tui.screens.confirm import ConfirmScreen
+from ftui.tui.sections import jobs as jobs_module
 from ftui.tui.sections.jobs import JobsPane
 from ftui.tui.sections.jobs_openai import CHECK_DELAY_S
 from ftui.tui.sections.runs import RunsPane
@@ -33,6 +34,12 @@ PRICES_AS_OF = "2025-06-01"
 def fast_polls(monkeypatch: pytest.MonkeyPatch) -> None:
     # The follower process waits 1/100 of what it would (the server's clock is the test's).
     monkeypatch.setenv("FTUI_OPENAI_POLL_SCALE", "0.01")
+
+
+@pytest.fixture
+def torch_here(monkeypatch: pytest.MonkeyPatch) -> None:
+    # A machine that can train both ways: the Jobs pane opens on the local form.
+    monkeypatch.setattr(jobs_module, "torch_installed", lambda: True)
 
 
 class OpenAIJobsApp(App[None]):
@@ -88,7 +95,7 @@ async def tab_to(pilot: Pilot[Any], widget_id: str, limit: int = 20) -> None:
 
 
 async def test_an_openai_job_from_the_form_to_a_run_in_the_history(
-    fake_openai: Any, fast_polls: None, tmp_path: Path
+    fake_openai: Any, fast_polls: None, torch_here: None, tmp_path: Path
 ) -> None:
     data = write_chat(tmp_path / "train.jsonl", 20)
     app = make_app(config_for(fake_openai, tmp_path / "home"), data)
@@ -175,7 +182,7 @@ async def test_an_openai_job_from_the_form_to_a_run_in_the_history(
 
 
 async def test_the_runs_section_open_before_the_launch_lists_the_new_run(
-    fake_openai: Any, tmp_path: Path
+    fake_openai: Any, torch_here: None, tmp_path: Path
 ) -> None:
     data = write_chat(tmp_path / "train.jsonl", 12)
     config = config_for(fake_openai, tmp_path / "home")
@@ -272,3 +279,95 @@ async def test_dpo_shows_beta_and_a_bad_value_names_its_field(
         await settle(pilot)
         assert app.focused is app.query_one("#openai-learning_rate_multiplier", Input)
         assert not isinstance(app.screen, ConfirmScreen)
+
+
+class StartingApp(App[None]):
+    """The Jobs pane as the workbench builds it (no backend named), with the torch check given."""
+
+    CSS_PATH = APP_CSS
+    HORIZONTAL_BREAKPOINTS = HORIZONTAL_BREAKPOINTS
+    VERTICAL_BREAKPOINTS = VERTICAL_BREAKPOINTS
+
+    def __init__(self, config: Config, has_torch: bool) -> None:
+        super().__init__()
+        self.services = Services(config)
+        self.has_torch = has_torch
+
+    def compose(self) -> ComposeResult:
+        yield JobsPane(self.services, torch_check=lambda: self.has_torch, refresh_interval=None)
+
+    def on_unmount(self) -> None:
+        self.services.close()
+
+
+@pytest.mark.parametrize(
+    ("key", "has_torch", "starts_on"),
+    [
+        (True, False, "openai"),  # the laptop user: OpenAI is the only way to train
+        (True, True, "local"),
+        (False, False, "local"),  # no key: the local form says what to install
+        (False, True, "local"),
+    ],
+)
+async def test_the_pane_starts_on_the_form_this_machine_can_use(
+    fake_openai: Any, tmp_path: Path, key: bool, has_torch: bool, starts_on: str
+) -> None:
+    home = tmp_path / "home"
+    config = config_for(fake_openai, home) if key else Config(home=home)
+    app = StartingApp(config, has_torch)
+    async with app.run_test(size=(120, 36)) as pilot:
+        await checked(pilot)
+        pane = app.query_one(JobsPane)
+        assert pane.backend_name == starts_on
+        assert app.query_one("#jobs-backend", Select).value == starts_on
+        assert app.query_one("#openai-main").display == (starts_on == "openai")
+        assert app.query_one("#jobs-main").display == (starts_on == "local")
+        assert pane.table.border_title == ("OpenAI jobs" if starts_on == "openai" else "Local runs")
+
+
+async def test_the_laptop_user_opens_jobs_on_the_openai_form(
+    fake_openai: Any, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(jobs_module, "torch_installed", lambda: False)
+    data = write_chat(tmp_path / "train.jsonl", 20)
+    app = make_app(config_for(fake_openai, tmp_path / "home"), data)
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(pilot)
+        await press(pilot, "2")
+        await until(pilot, lambda: bool(app.screen.query(JobsPane)))
+        await checked(pilot)
+        pane = app.screen.query_one(JobsPane)
+        assert pane.backend_name == "openai"
+        assert app.screen.query_one("#openai-dataset", Input).value == str(data)
+        assert "(20 examples)" in plan_text(app)  # shown, so it was checked at once
+
+
+async def test_metadata_from_the_form_reaches_the_create_request(
+    fake_openai: Any, tmp_path: Path
+) -> None:
+    data = write_chat(tmp_path / "train.jsonl", 20)
+    app = OpenAIJobsApp(config_for(fake_openai, tmp_path / "home"), data)
+    app.services.openai.start_followers = False  # this test does not follow the job
+    async with app.run_test(size=(120, 36)) as pilot:
+        await checked(pilot)
+        await tab_to(pilot, "openai-metadata")
+        # Seventeen pairs: the job config refuses them, in the check beside the form.
+        await type_into(pilot, ", ".join(f"k{n}=v" for n in range(17)))
+        await checked(pilot)
+        assert "The metadata has 17 pairs; OpenAI takes at most 16" in plan_text(app)
+        await type_into(pilot, "team=nlp, oops")
+        await checked(pilot)
+        assert "Metadata: write each pair as key=value, not 'oops'." in plan_text(app)
+        await type_into(pilot, " team = nlp , ticket=FT-42,")
+        await checked(pilot)
+        assert "Ready" in plan_text(app)
+        await press(pilot, "ctrl+l")
+        await settle(pilot)
+        assert isinstance(app.screen, ConfirmScreen)
+        await press(pilot, "y")
+        await settle(pilot)
+        (run,) = app.services.store.list_runs(backend="openai")
+        sent = fake_openai.jobs[run.remote_job_id].request
+        # The user's pairs as typed (spaces trimmed), and the tag that names the run.
+        assert sent["metadata"] == {"team": "nlp", "ticket": "FT-42", "ftui_run": run.id}
+        assert run.config["metadata"] == {"team": "nlp", "ticket": "FT-42"}

@@ -17,7 +17,9 @@ from textual.message import Message
 from textual.widgets import Input, Log, Select, Static
 from textual.worker import WorkerFailed
 
+from ftui.config import Config
 from ftui.core.runs.events import EventWriter
+from ftui.services.root import Services
 from ftui.services.store import RunStore
 from ftui.tui.messages import OpenDataset
 from ftui.tui.screens.confirm import ConfirmScreen
@@ -88,10 +90,12 @@ class RunsApp(App[None]):
     def __init__(self, store: RunStore) -> None:
         super().__init__()
         self.store = store
+        # The history handed in stays the caller's: the root does not close it.
+        self.services = Services(Config(home=store.runs_dir.parent), store=store)
         self.posted: list[OpenDataset] = []
 
     def compose(self) -> ComposeResult:
-        yield RunsPane(self.store, refresh_interval=None, now=T0 + 1000)
+        yield RunsPane(self.services, refresh_interval=None, now=T0 + 1000)
 
     def on_open_dataset(self, message: OpenDataset) -> None:
         self.posted.append(message)
@@ -324,7 +328,7 @@ async def test_an_unreadable_store_is_reported_not_fatal(tmp_path: Path) -> None
 async def test_runs_still_going_are_refreshed_and_new_runs_appear(store: RunStore) -> None:
     class LiveApp(RunsApp):
         def compose(self) -> ComposeResult:
-            yield RunsPane(self.store, refresh_interval=0.05, now=T0 + 1000)
+            yield RunsPane(self.services, refresh_interval=0.05, now=T0 + 1000)
 
     async def wait_until(pilot, condition) -> None:
         for _ in range(150):  # the refresh timer fires every 50 ms
@@ -430,7 +434,7 @@ async def test_the_list_notices_a_process_killed_while_it_is_open(store: RunStor
 
     class LiveApp(RunsApp):
         def compose(self) -> ComposeResult:
-            yield RunsPane(self.store, refresh_interval=0.05, now=T0 + 1000)
+            yield RunsPane(self.services, refresh_interval=0.05, now=T0 + 1000)
 
     record = register_process(store, "llama-d", ["sh", "-c", "echo step 20; exec sleep 60"])
     app = LiveApp(store)

@@ -86,6 +86,8 @@ def test_a_jobs_whole_life_lands_in_the_runs_log(fake_openai, tmp_path) -> None:
     assert len(ids) == len(set(ids)) == len(fake_openai.jobs[run.remote_job_id].events)
     # The final status is the log's last word.
     assert log_records(run)[-1]["type"] == "status"
+    # Every status is stamped, the ones the backend writes at launch included.
+    assert all(r["ts"] for r in log_records(run) if r["type"] == "status")
 
 
 def test_the_same_bytes_are_uploaded_once(fake_openai, tmp_path) -> None:

@@ -211,7 +211,7 @@ class OpenAIBackend(TrainingBackend["OpenAIJobConfig", OpenAIPlan]):
     def _started(self, run: Run, job: Mapping[str, Any]) -> Run:
         from ftui.core.runs.openai import job_to_run_events
 
-        self._write(run.id, job_to_run_events(job, None))
+        self._write(run.id, job_to_run_events(job, None, now=time.time()))
         run = self.store.get_run(run.id)
         if run.remote_job_id is None:  # the translation always names the job; be sure of it
             from ftui.core.runs.kinds import RemoteJobEvent
@@ -269,7 +269,7 @@ class OpenAIBackend(TrainingBackend["OpenAIJobConfig", OpenAIPlan]):
         from ftui.core.runs.openai import job_to_run_events
 
         run = self.store.get_run(run_id)
-        self._write(run.id, job_to_run_events(job, previous_job(run)))
+        self._write(run.id, job_to_run_events(job, previous_job(run), now=time.time()))
         run = self.store.get_run(run.id)
         if not run.is_terminal:
             self._ensure_follower(run)

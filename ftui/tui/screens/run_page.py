@@ -1,17 +1,19 @@
 """One run's page: what it trained (config, dataset), how it went (metrics, curves, events), and
 what it left (artifacts).
 
-History comes from the store; a run still going is then followed with `services.follow` from the
-store's offset, which indexes every batch into the store (so what the page shows live is what it
-shows when opened again later) and records a run whose process died as failed.
+The page is handed the app's services root: history comes from its store; a run still going is
+then followed with `services.follow` from the store's offset, which indexes every batch into the
+store (so what the page shows live is what it shows when opened again later) and records a run
+whose process died as failed. Cancel, pause and resume go to the backend that owns the run
+(`Services.backend_for`), offered as the Runs list offers them (`runs_actions.can_control`).
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
-from typing import Any, ClassVar
+from typing import TYPE_CHECKING, Any, ClassVar
 
 from rich.markup import escape
 from textual import on, work
@@ -28,8 +30,20 @@ from ftui.services.liveness import check_run
 from ftui.services.runs import format_cost, format_duration, format_metric, run_epochs
 from ftui.services.store import MetricSummary, Run, RunStore
 from ftui.tui.keymap import command
+from ftui.tui.sections.runs_actions import (
+    RUN_CONTROL_COMMANDS,
+    ask_export_path,
+    can_control,
+    confirm_archive,
+    confirm_delete,
+    control_run,
+)
 from ftui.tui.widgets.config_diff import flatten_config, show_value
 from ftui.tui.widgets.loss_chart import LossChart
+
+if TYPE_CHECKING:
+    from ftui.services.backends.base import Capabilities
+    from ftui.services.root import Services
 
 CHART_POINTS = 400  # about one point per terminal column
 EVENTS_SHOWN = 5_000
@@ -68,6 +82,8 @@ class RunPageData:
     events: list[dict[str, Any]]
     artifacts: list[dict[str, Any]]
     dataset_state: str
+    # What the run's backend can do (None: unknown, so no cancel, pause or resume is offered).
+    capabilities: Capabilities | None = field(default=None, repr=False)
 
 
 @dataclass
@@ -200,12 +216,14 @@ class RunScreen(Screen[RunPageResult]):
         command("e", "export", "Export", "Export the run (record, metrics, events) as JSON."),
         command("a", "archive", "Archive", "Archive the run, or bring it back; asks first."),
         command("d", "delete", "Delete", "Delete the run and its files; asks first."),
+        *RUN_CONTROL_COMMANDS,
         command("r", "reload", "Reload", "Read the run again from its event log."),
     ]
 
-    def __init__(self, store: RunStore, run_id: str, *, now: float | None = None) -> None:
+    def __init__(self, services: Services, run_id: str, *, now: float | None = None) -> None:
         super().__init__()
-        self.store = store
+        self.services = services
+        self.store = services.store
         self.run_id = run_id
         self.now = now  # a fixed clock for durations (tests); None: the real one
         self.data: RunPageData | None = None
@@ -242,7 +260,12 @@ class RunScreen(Screen[RunPageResult]):
 
     @work(thread=True, exclusive=True, group="run-load", exit_on_error=False)
     def load(self) -> RunPageData:
-        return load_page_data(self.store, self.run_id)
+        data = load_page_data(self.store, self.run_id)
+        try:
+            data.capabilities = self.services.backend_for(data.run).capabilities
+        except Exception:  # a backend this ftui does not have: the page shows, without actions
+            data.capabilities = None
+        return data
 
     @on(Worker.StateChanged)
     def _worker_changed(self, event: Worker.StateChanged) -> None:
@@ -342,6 +365,10 @@ class RunScreen(Screen[RunPageResult]):
             return self.data is not None and self.data.dataset_state in ("unchanged", "changed")
         if action in ("export", "archive", "delete"):
             return self.data is not None
+        if action == "control":
+            if self.data is None or not parameters:
+                return False
+            return can_control(self.data.run, self.data.capabilities, str(parameters[0]))
         return True
 
     def action_close(self) -> None:
@@ -354,20 +381,18 @@ class RunScreen(Screen[RunPageResult]):
     def action_reload(self) -> None:
         self.load()
 
-    def action_export(self) -> None:
-        from ftui.tui.sections.runs_actions import ask_export_path
+    def action_control(self, action: str) -> None:
+        if self.data is not None and self.check_action("control", (action,)):
+            control_run(self, self.services, self.data.run, action, on_done=self._after_change)
 
+    def action_export(self) -> None:
         ask_export_path(self, self.store, self.run_id)
 
     def action_archive(self) -> None:
-        from ftui.tui.sections.runs_actions import confirm_archive
-
         if self.data is not None:
             confirm_archive(self, self.store, [self.data.run], on_done=self._after_change)
 
     def action_delete(self) -> None:
-        from ftui.tui.sections.runs_actions import confirm_delete
-
         if self.data is not None:
             confirm_delete(self, self.store, [self.data.run], on_done=self._after_delete)
 

@@ -115,7 +115,7 @@ class WorkbenchScreen(Screen[None]):
     def _build_pane(self, section: str) -> Widget:
         if section == "runs":
             runs = importlib.import_module("ftui.tui.sections.runs")
-            return runs.RunsPane(self.services.store)
+            return runs.RunsPane(self.services)
         if section == "jobs":
             jobs = importlib.import_module("ftui.tui.sections.jobs")
             # The Jobs form starts on the dataset the user is curating.

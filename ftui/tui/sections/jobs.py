@@ -3,15 +3,19 @@
 `JobsPane(services)` is what the workbench mounts (the app's services root: its run history and
 its backends); it works on its own in any App too. A choice at the top (ctrl+b) picks the
 backend: its form is shown (the OpenAI one is `jobs_openai.OpenAIJobs`), and the table lists its
-runs with the actions its `capabilities` offer. Backends are async: checks, launches, cancels,
-pauses and resumes are async workers awaiting them. Model discovery and nvidia-smi run in thread
-workers and come back as messages. Nothing here imports torch: the form reads models'
-config.json files only, and training happens in a detached process that outlives the app.
+runs with the actions its `capabilities` offer. It starts on the OpenAI form for someone who can
+only train there (an OpenAI key, no torch: a laptop), on the local form otherwise. Backends are
+async: checks, launches, cancels, pauses and resumes are async workers awaiting them. Model
+discovery and nvidia-smi run in thread workers and come back as messages. Nothing here imports
+torch: the form reads models' config.json files only (torch is looked up, never imported), and
+training happens in a detached process that outlives the app.
 """
 
 from __future__ import annotations
 
 import asyncio
+import importlib.util
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, ClassVar
@@ -97,6 +101,16 @@ def render_plan(checked: Preflight | None, error: str | None = None) -> Text:
     return text
 
 
+def torch_installed() -> bool:
+    """Whether local training could run here: torch is importable (looked up, not imported)."""
+    return importlib.util.find_spec("torch") is not None
+
+
+def starting_backend(has_openai_key: bool, has_torch: bool) -> str:
+    """The form the pane opens on: OpenAI for a key without torch, local otherwise."""
+    return OPENAI if has_openai_key and not has_torch else LOCAL
+
+
 def _key_of(action: str) -> str:
     binding = next(b for b in Binding.make_bindings(JobsPane.BINDINGS) if b.action == action)
     return str(binding.key_display or binding.key)
@@ -140,15 +154,21 @@ class JobsPane(Container):
         refresh_interval: float | None = 3.0,
         grace_s: float = 120.0,
         dataset: Path | None = None,
-        backend: str = LOCAL,
+        backend: str | None = None,
+        torch_check: Callable[[], bool] | None = None,
         id: str | None = None,
     ) -> None:
+        """`backend` None: the OpenAI form when a key is set and `torch_check()` (by default
+        `torch_installed`) finds no torch, the local form otherwise."""
         super().__init__(id=id)
         self.services = services
         self.config = services.config
         self.initial_dataset = dataset  # the dataset open in the workbench, if any
         self.store = services.store
         self.backend = services.local
+        if backend is None:
+            has_torch = (torch_check or torch_installed)()
+            backend = starting_backend(bool(self.config.openai.api_key), has_torch)
         self.backend_name = backend  # the backend the form and the table are on
         self._gpus: list[GpuInfo] = []
         self.capacity = capacity  # None: detected in a worker at mount

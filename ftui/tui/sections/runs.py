@@ -1,9 +1,11 @@
 """The Runs section: every run, newest first, filterable, each one a key away from its page.
 
-`RunsPane(store)` is what the workbench mounts; it works on its own in any App too (with
-`CSS_PATH = ftui.tui.stylesheet.APP_CSS`, where its styles are). The store is
-only touched from thread workers; results come back as messages. Runs still going are re-read
-every few seconds so their status, losses and durations move while the list is open.
+`RunsPane(services)` is what the workbench mounts (the app's services root: its run history and
+its backends); it works on its own in any App too (with `CSS_PATH = ftui.tui.stylesheet.APP_CSS`,
+where its styles are). The store is only touched from thread workers; results come back as
+messages. Runs still going are re-read every few seconds so their status, losses and durations
+move while the list is open. Cancel, pause and resume act on the run under the cursor through
+the backend that owns it, and are offered only where that backend and the run's status allow.
 """
 
 from __future__ import annotations
@@ -19,16 +21,21 @@ from textual.widgets import Input, Select, Static
 from textual.worker import Worker, WorkerState
 
 from ftui.core.runs.events import RunStatus
-from ftui.services.store import Run, RunStore
+from ftui.services.backends.base import Capabilities
+from ftui.services.root import Services
+from ftui.services.store import Run
 from ftui.tui.keymap import command
 from ftui.tui.messages import OpenDataset
 from ftui.tui.screens.run_page import RunPageResult, RunScreen
 from ftui.tui.screens.runs_compare import CompareScreen
 from ftui.tui.sections.runs_actions import (
     ACTION_GROUP,
+    RUN_CONTROL_COMMANDS,
     ask_export_path,
+    can_control,
     confirm_archive,
     confirm_delete,
+    control_run,
 )
 from ftui.tui.widgets.runs_table import RunsTable
 
@@ -69,6 +76,13 @@ class RunsLoaded(Message):
     runs: list[Run] = field(repr=False)
     total: int
     complete: bool
+
+
+@dataclass
+class BackendsRead(Message):
+    """What each backend can do, by name (read once, in a worker: it builds the backends)."""
+
+    capabilities: dict[str, Capabilities]
 
 
 @dataclass
@@ -113,6 +127,7 @@ class RunsPane(Container):
             "Delete the marked runs (or the one under the cursor) with their files; asks first.",
             show=True,
         ),
+        *RUN_CONTROL_COMMANDS,
         command("A", "toggle_archived", "Archived", "Show or hide archived runs."),
         command("r", "reload", "Reload", "Read the history and the runs' event logs again."),
         command("escape", "back_to_table", "Back to the list", "Leave the filters."),
@@ -120,14 +135,16 @@ class RunsPane(Container):
 
     def __init__(
         self,
-        store: RunStore,
+        services: Services,
         *,
         refresh_interval: float | None = 3.0,
         now: float | None = None,
         id: str | None = None,
     ) -> None:
         super().__init__(id=id)
-        self.store = store
+        self.services = services
+        self.store = services.store
+        self.capabilities: dict[str, Capabilities] = {}  # by backend name, once read
         self.filters = RunFilters()
         self.refresh_interval = refresh_interval
         self.now = now  # a fixed clock for durations (tests); None: the real one
@@ -153,6 +170,7 @@ class RunsPane(Container):
         for field_input in self.query(Input):
             field_input.cursor_blink = False
         self.load_runs(self.filters)
+        self._read_backends()
         if self.refresh_interval:
             self.set_interval(self.refresh_interval, self._refresh_active)
 
@@ -174,6 +192,22 @@ class RunsPane(Container):
             runs = self.store.list_runs(**kwargs)
             self.post_message(RunsLoaded(filters, runs, len(runs), True))
 
+    @work(thread=True, group="runs-backends", exit_on_error=False)
+    def _read_backends(self) -> None:
+        capabilities = {}
+        for name in self.services.backend_names:
+            try:
+                capabilities[name] = self.services.backend(name).capabilities
+            except Exception:  # a backend that cannot be built offers no actions
+                continue
+        self.post_message(BackendsRead(capabilities))
+
+    @on(BackendsRead)
+    def _backends_read(self, event: BackendsRead) -> None:
+        event.stop()
+        self.capabilities = event.capabilities
+        self.refresh_bindings()
+
     @on(RunsLoaded)
     def _runs_loaded(self, event: RunsLoaded) -> None:
         event.stop()
@@ -185,6 +219,7 @@ class RunsPane(Container):
         self.complete = event.complete
         self.table.set_runs(event.runs)
         self._show_status()
+        self.refresh_bindings()  # the run under the cursor may have a new status
 
     @on(Worker.StateChanged)
     def _worker_failed(self, event: Worker.StateChanged) -> None:
@@ -226,6 +261,7 @@ class RunsPane(Container):
         event.stop()
         if event.filters == self.filters:
             self.table.update_runs(event.runs)
+            self.refresh_bindings()
 
     def reload(self) -> None:
         self.load_runs(self.filters)
@@ -333,7 +369,7 @@ class RunsPane(Container):
         self.open_run(event.run_id)
 
     def open_run(self, run_id: str) -> None:
-        self.app.push_screen(RunScreen(self.store, run_id, now=self.now), self._page_closed)
+        self.app.push_screen(RunScreen(self.services, run_id, now=self.now), self._page_closed)
 
     def _page_closed(self, result: RunPageResult | None) -> None:
         if result is None:
@@ -350,7 +386,17 @@ class RunsPane(Container):
             return [run for run in table.runs if run.id in table.marks]
         return [table.runs[table.cursor]] if table.runs else []
 
+    @property
+    def current_run(self) -> Run | None:
+        table = self.table
+        return table.runs[table.cursor] if table.runs else None
+
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        if action == "control":
+            run = self.current_run
+            if run is None or not parameters:
+                return False
+            return can_control(run, self.capabilities.get(run.backend), str(parameters[0]))
         if action == "compare":
             return len(self.table.marks) >= 2
         if action in ("export",):
@@ -371,6 +417,11 @@ class RunsPane(Container):
     def action_export(self) -> None:
         if (run_id := self.table.run_id) is not None:
             ask_export_path(self, self.store, run_id)
+
+    def action_control(self, action: str) -> None:
+        run = self.current_run
+        if run is not None and self.check_action("control", (action,)):
+            control_run(self, self.services, run, action, on_done=self.reload)
 
     def action_archive(self) -> None:
         confirm_archive(self, self.store, self._targets(), on_done=self._after_change)

@@ -1,18 +1,154 @@
-"""Delete, archive and export: asked in a modal, done in a thread worker, shared by the Runs list
-and a run's page. Failures are reported with a notification naming the run and the reason."""
+"""What the Runs list and a run's page both do to runs, shared by the two.
+
+Delete, archive and export are asked in a modal and done in a thread worker. Cancel, pause and
+resume (`RUN_CONTROL_COMMANDS`, declared here once for both) go to the backend that owns the run,
+in an async worker, and are offered only when that backend's `capabilities` allow them and the
+run's status makes sense (`can_control`). Failures are reported with a notification naming the
+run and the backend's reason, never a traceback, and never the API key.
+"""
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Callable, Sequence
 from pathlib import Path
+from typing import TYPE_CHECKING
 
+from textual.binding import Binding
 from textual.dom import DOMNode
 
+from ftui.core.runs.events import RunStatus
 from ftui.services.store import Run, RunStore
+from ftui.tui.keymap import command
 from ftui.tui.screens.confirm import CANCEL, Choice, ConfirmScreen
 from ftui.tui.screens.prompt import PromptScreen
 
+if TYPE_CHECKING:
+    from ftui.services.backends.base import Capabilities
+    from ftui.services.root import Services
+
 ACTION_GROUP = "run-action"
+CONTROL_GROUP = "run-control"
+CONTROLS = ("cancel", "pause", "resume")
+# What a cancel does, per backend, in the question before it.
+CANCEL_NOTES = {
+    "local": "It saves a checkpoint at the end of the current step and stops; it can be resumed "
+    "later.",
+    "openai": "OpenAI stops the job and bills the tokens trained so far; it cannot be resumed.",
+}
+# A run a backend resumes from its checkpoint (one that cannot pause): one that stopped early.
+STOPPED = frozenset({RunStatus.FAILED, RunStatus.CANCELLED})
+
+# On the Runs list and on a run's page alike: the run under the cursor, or the one shown.
+RUN_CONTROL_COMMANDS: list[Binding] = [
+    command(
+        "x",
+        "control('cancel')",
+        "Cancel run",
+        "Stop the run (asks first): a local run checkpoints and stops, an OpenAI job is cancelled.",
+        show=True,
+    ),
+    command(
+        "p",
+        "control('pause')",
+        "Pause",
+        "Hold a running job (R resumes it), for backends that can pause, such as OpenAI.",
+        show=True,
+    ),
+    command(
+        "R",
+        "control('resume')",
+        "Resume",
+        "Continue a paused job, or a stopped local run from its last checkpoint.",
+        show=True,
+    ),
+]
+
+
+def can_control(run: Run, capabilities: Capabilities | None, action: str) -> bool:
+    """Whether `action` (cancel, pause or resume) is worth offering on `run`: its backend can do
+    it, and the run is in a state where it means something."""
+    if capabilities is None or action not in CONTROLS or not getattr(capabilities, action):
+        return False
+    if action == "cancel":
+        return not run.is_terminal
+    if action == "pause":
+        return run.status == RunStatus.RUNNING
+    if capabilities.pause:  # a backend that pauses resumes what it paused
+        return run.status == RunStatus.PAUSED
+    return run.status in STOPPED  # one that resumes from a checkpoint: a stopped run
+
+
+def control_run(
+    host: DOMNode,
+    services: Services,
+    run: Run,
+    action: str,
+    *,
+    on_done: Callable[[], None],
+) -> None:
+    """Cancel (after asking), pause or resume `run` through its backend; `on_done` afterwards,
+    whether it worked or not (the run is read again either way)."""
+    if action not in CONTROLS:
+        raise ValueError(f"not a run control: {action!r}")
+
+    app = host.app
+    secret = services.config.openai.api_key
+
+    async def act() -> None:
+        try:
+            # The first use of a backend imports its module: not on the event loop.
+            backend = await asyncio.to_thread(services.backend_for, run)
+            label = backend.capabilities.label
+            if not getattr(backend.capabilities, action):
+                app.notify(f"{label} runs cannot {action}.", title="Runs", severity="warning")
+                return
+            if action == "cancel":
+                app.notify(f"Stopping run {run.id}…", title="Runs")
+                done = await backend.cancel(run.id)
+                message = f"Run {run.id} {done.status}."
+            elif action == "pause":
+                done = await backend.pause(run.id)
+                message = f"Run {run.id} {done.status}; R resumes it."
+            else:
+                done = await backend.resume(run.id)
+                message = f"Run {run.id} resumed ({done.status})."
+            app.notify(message, title="Runs")
+        except Exception as exc:  # the backend's reason, never a traceback, never the key
+            from ftui.services.backends.openai_client import scrub
+
+            app.notify(
+                scrub(str(exc) or type(exc).__name__, secret),
+                title=f"Run {run.id}: not {action_done(action)}",
+                severity="error",
+            )
+        finally:
+            on_done()
+
+    def start() -> None:
+        host.run_worker(act(), group=CONTROL_GROUP, exit_on_error=False)
+
+    if action != "cancel":
+        start()
+        return
+
+    def answered(choice: str | None) -> None:
+        if choice == "cancel-run":
+            start()
+
+    host.app.push_screen(
+        ConfirmScreen(
+            f"Cancel run {run.id}?",
+            f"{run.id} ({run.backend}, {run.base_model}, {run.status}). "
+            + CANCEL_NOTES.get(run.backend, "It stops the run."),
+            [Choice("y", "cancel-run", "Cancel the run", "error"), CANCEL],
+        ),
+        answered,
+    )
+
+
+def action_done(action: str) -> str:
+    return {"cancel": "cancelled", "pause": "paused", "resume": "resumed"}[action]
 
 
 def _names(runs: Sequence[Run]) -> str:

@@ -4,7 +4,9 @@ Tab and Shift+Tab move between fields; selects open with Enter. The form is told
 be fine-tuned (`set_models`, each shown with its price per 1M training tokens from the dated
 table) and which dataset is open (`set_dataset`); it reads itself into an OpenAIJobConfig
 (`read_job`, which names the field a bad value sits in) and reports every edit (`Edited`).
-Beta is DPO's alone: its row shows only when the method is dpo.
+Beta is DPO's alone: its row shows only when the method is dpo. Metadata is typed as
+`key=value, key=value` (`parse_metadata`); how many pairs and how long each may be is the job
+config's to say (`OpenAIJobConfig.problems`), so the check lists it with the job's other problems.
 """
 
 from __future__ import annotations
@@ -31,6 +33,23 @@ HYPERPARAMETERS = (
     ("batch_size", "Batch size"),
     ("learning_rate_multiplier", "LR multiplier"),
 )
+
+
+def parse_metadata(text: str) -> dict[str, str]:
+    """`key=value, key=value` as a dict (spaces around keys and values dropped); ValueError
+    names a pair without `=` or a key given twice. Limits are checked by the job config."""
+    metadata: dict[str, str] = {}
+    for pair in text.split(","):
+        if not pair.strip():
+            continue
+        key, equals, value = pair.partition("=")
+        key = key.strip()
+        if not equals:
+            raise ValueError(f"write each pair as key=value, not {pair.strip()!r}")
+        if key in metadata:
+            raise ValueError(f"the key {key!r} is given twice")
+        metadata[key] = value.strip()
+    return metadata
 
 
 def model_label(name: str) -> str:
@@ -98,6 +117,10 @@ class OpenAILaunchForm(VerticalScroll):
         suffix = _input(placeholder="up to 64 characters of the model's name", id="openai-suffix")
         yield from self._row("Suffix", suffix)
         yield from self._row("Seed", _input(placeholder="empty: OpenAI picks", id="openai-seed"))
+        yield from self._row(
+            "Metadata",
+            _input(placeholder="key=value, key=value (up to 16)", id="openai-metadata"),
+        )
         yield Static(
             f"Prices per 1M training tokens, from ftui's table of {PRICES_AS_OF}.",
             id="openai-form-note",
@@ -164,6 +187,10 @@ class OpenAILaunchForm(VerticalScroll):
         except ValueError:
             raise FormError("seed", f"Seed: enter a whole number (not {seed_text!r}).") from None
         try:
+            metadata = parse_metadata(self._text("metadata"))
+        except ValueError as exc:
+            raise FormError("metadata", f"Metadata: {exc}.") from None
+        try:
             return OpenAIJobConfig(
                 dataset=dataset,
                 model=str(self.query_one("#openai-model", Select).value),
@@ -175,7 +202,7 @@ class OpenAILaunchForm(VerticalScroll):
                 learning_rate_multiplier=values["learning_rate_multiplier"],
                 suffix=self._text("suffix") or None,
                 seed=seed,
-                metadata={},
+                metadata=metadata,
             )
         except (TypeError, ValueError) as exc:
             raise FormError("dataset", str(exc)) from None
