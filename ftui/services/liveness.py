@@ -83,13 +83,6 @@ def record_process_gone(store: RunStore, run: Run, gone: ProcessGone) -> Run:
     )
 
 
-def mark_died(store: RunStore, run: Run) -> Run:
-    """Record a local run whose process is known to be gone as failed (with its last lines)."""
-    return record_process_gone(
-        store, run, ProcessGone(tuple(launcher.last_log_lines(run.run_dir, LAST_LINES)))
-    )
-
-
 def check_run(store: RunStore, run: Run, checks: Mapping[str, LivenessCheck] = CHECKS) -> Run:
     """The run as it stands, after recording it failed if its process is gone."""
     check = checks.get(run.backend)
