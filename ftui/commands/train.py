@@ -158,8 +158,9 @@ def confirm_or_exit(yes: bool, question: str) -> None:
     if yes:
         return
     if not sys.stdin.isatty():
-        raise click.ClickException("Not asking without a terminal: add --yes to go ahead.")
-    if not click.confirm(question, default=True):
+        # A usage error (exit 2, as the help says), not a failed run.
+        raise click.UsageError("Not asking without a terminal: add --yes to go ahead.")
+    if not click.confirm(question, default=False):  # launching may cost money: yes is typed
         raise click.Abort()
 
 

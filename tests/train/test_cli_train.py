@@ -78,7 +78,7 @@ def test_train_local_refuses_bad_input_without_starting(
     assert code == 1
     assert "does not exist" in output and "Nothing started" in output
     code, output = invoke("train", "local", str(chat_data.train), "--model", str(tiny_model), *FAST)
-    assert code == 1 and "add --yes" in output  # no terminal to ask on
+    assert code == 2 and "add --yes" in output  # a usage error: no terminal to ask on
     code, output = invoke(
         "train", "local", str(chat_data.train), "--model", str(tiny_model), "--lora-alpha", "0"
     )

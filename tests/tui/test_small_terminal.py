@@ -80,3 +80,26 @@ def test_the_first_screen_starts_with_the_classes_of_its_size() -> None:
                 width, HORIZONTAL_BREAKPOINTS
             ) | screen._get_breakpoint_classes(height, VERTICAL_BREAKPOINTS)
             assert breakpoint_classes(width, height) == textual_says
+
+
+async def test_a_long_confirmation_keeps_its_buttons_in_view_at_80x24() -> None:
+    # A plan with its warnings is longer than the screen: the body scrolls, the choices stay.
+    from textual.app import App
+    from textual.widgets import Button
+
+    from ftui.tui.screens.confirm import CANCEL, Choice, ConfirmScreen
+    from ftui.tui.stylesheet import APP_CSS
+
+    class Host(App[None]):
+        CSS_PATH = str(APP_CSS)
+
+    body = "\n".join(f"line {n} of a long plan and its warnings" for n in range(40))
+    app = Host()
+    async with app.run_test(size=(80, 24)) as pilot:
+        app.push_screen(
+            ConfirmScreen("Start?", body, [Choice("y", "yes", "Start", "primary"), CANCEL])
+        )
+        await pilot.pause()
+        buttons = list(app.screen.query(Button))
+        assert len(buttons) == 2
+        assert all(b.region.y >= 0 and b.region.bottom <= 24 and b.region.height for b in buttons)

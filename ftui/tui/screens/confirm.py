@@ -7,7 +7,7 @@ from dataclasses import dataclass
 
 from textual import events, on
 from textual.app import ComposeResult
-from textual.containers import Horizontal, Vertical
+from textual.containers import Horizontal, Vertical, VerticalScroll
 from textual.screen import ModalScreen
 from textual.widgets import Button, Static
 
@@ -35,7 +35,9 @@ class ConfirmScreen(ModalScreen[str | None]):
     def compose(self) -> ComposeResult:
         with Vertical(classes="dialog"):
             yield Static(self._title, classes="dialog-title")
-            yield Static(self._body, classes="dialog-body", markup=False)
+            # Scrolls when long (a plan and its warnings at 80x24), so the buttons stay in view.
+            with VerticalScroll(classes="dialog-body-scroll"):
+                yield Static(self._body, classes="dialog-body", markup=False)
             with Horizontal(classes="dialog-buttons"):
                 for choice in self._choices:
                     key = "esc" if choice.key == "escape" else choice.key

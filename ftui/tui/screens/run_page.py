@@ -278,7 +278,7 @@ class RunScreen(Screen[RunPageResult]):
                     f"Run {self.run_id}: could not be read ({worker.error})"
                 )
         elif worker.group == "run-action" and event.state == WorkerState.ERROR:
-            self.notify(str(worker.error), title="Run", severity="error")
+            self.notify(str(worker.error), title="Run", severity="error", markup=False)
 
     def show(self, data: RunPageData) -> None:
         self.data = data

@@ -335,7 +335,7 @@ class JobsPane(Container):
             try:
                 self.form.load_config(self.backend.run_config(run))
             except LaunchError as exc:
-                self.notify(str(exc), title="Jobs", severity="error")
+                self.notify(str(exc), title="Jobs", severity="error", markup=False)
                 return
             self.form.focus_field("dataset_path")
             self.notify(f"Settings of run {run.id} loaded: change what you want, then ctrl+l.")
@@ -388,12 +388,12 @@ class JobsPane(Container):
     @on(JobActionDone)
     def _action_done(self, event: JobActionDone) -> None:
         event.stop()
-        self.notify(event.message, title="Jobs", severity=event.severity)  # type: ignore[arg-type]
+        self.notify(event.message, title="Jobs", severity=event.severity, markup=False)  # type: ignore[arg-type]
 
     @on(Worker.StateChanged)
     def _worker_failed(self, event: Worker.StateChanged) -> None:
         if event.state == WorkerState.ERROR and event.worker.group in (ACTION_GROUP, "jobs-launch"):
-            self.notify(str(event.worker.error), title="Jobs", severity="error")
+            self.notify(str(event.worker.error), title="Jobs", severity="error", markup=False)
 
     # -- the plan -------------------------------------------------------------------------------
 
@@ -456,7 +456,7 @@ class JobsPane(Container):
         except FormError as exc:
             self._show_plan(None, str(exc))
             self.form.focus_field(exc.field)
-            self.notify(str(exc), title="Jobs", severity="error")
+            self.notify(str(exc), title="Jobs", severity="error", markup=False)
             return
         self.notify("Checking the dataset and the model…", title="Jobs")
         self._check(config, full=True)
@@ -498,3 +498,5 @@ class JobsPane(Container):
                 title="Jobs",
             )
         self.refresh_jobs()
+        # Out of the form: there `3` would be typed into a field instead of opening Runs.
+        self.table.focus()

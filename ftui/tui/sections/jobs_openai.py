@@ -294,7 +294,7 @@ class OpenAIJobs(Horizontal):
         except FormError as exc:
             self._show(None, error=str(exc))
             self.form.focus_field(exc.field)
-            self.notify(str(exc), title="Jobs", severity="error")
+            self.notify(str(exc), title="Jobs", severity="error", markup=False)
             return
         self.progress = []
         self.notify("Checking the data and the cost…", title="Jobs")
@@ -318,7 +318,7 @@ class OpenAIJobs(Horizontal):
             else:
                 count = len(plan.problems) if plan else 1
                 message = f"Cannot launch: {count} problem(s), listed beside the form."
-            self.notify(message, title="Jobs", severity="error")
+            self.notify(message, title="Jobs", severity="error", markup=False)
             return
         self._confirm(plan)
 
@@ -381,7 +381,7 @@ class OpenAIJobs(Horizontal):
         self.launching = False
         self.progress.append(f"✗ Not started: {event.reason}")
         self._repaint_plan()
-        self.notify(event.reason, title="Jobs: not started", severity="error")
+        self.notify(event.reason, title="Jobs: not started", severity="error", markup=False)
 
     @on(RunLaunched)
     def _launched(self, event: RunLaunched) -> None:

@@ -229,7 +229,7 @@ class RunsPane(Container):
             self.error = f"The run history could not be read: {event.worker.error}"
             self._show_status()
         elif event.worker.group == ACTION_GROUP:
-            self.notify(str(event.worker.error), title="Runs", severity="error")
+            self.notify(str(event.worker.error), title="Runs", severity="error", markup=False)
             self.reload()
 
     def _refresh_active(self) -> None:

@@ -113,7 +113,7 @@ def control_run(
             else:
                 done = await backend.resume(run.id)
                 message = f"Run {run.id} resumed ({done.status})."
-            app.notify(message, title="Runs")
+            app.notify(message, title="Runs", markup=False)
         except Exception as exc:  # the backend's reason, never a traceback, never the key
             from ftui.services.backends.openai_client import scrub
 
@@ -121,6 +121,7 @@ def control_run(
                 scrub(str(exc) or type(exc).__name__, secret),
                 title=f"Run {run.id}: not {action_done(action)}",
                 severity="error",
+                markup=False,  # "[openai]" and file names are text, not markup
             )
         finally:
             on_done()
