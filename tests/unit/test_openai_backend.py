@@ -253,3 +253,18 @@ def test_a_429_that_outlasts_the_retries_sets_the_next_poll_to_its_retry_after(
 
     assert asyncio.run(go()) == "succeeded"
     assert sleeps.count(RETRY_AFTER_CAP_S) == 1
+
+
+def test_a_launch_the_key_refuses_is_failed_with_no_cost(fake_openai, tmp_path) -> None:
+    from ftui.config import Config, OpenAISettings
+    from ftui.services.backends.openai_client import KeyRefused
+    from ftui.services.root import Services
+
+    settings = OpenAISettings(api_key="sk-wrong-key-0000", base_url=fake_openai.base_url)
+    backend = Services(Config(home=tmp_path / "home", openai=settings)).openai
+    backend.start_followers = False
+    with pytest.raises(KeyRefused):
+        asyncio.run(backend.launch(job(write_chat(tmp_path / "t.jsonl", 12))))
+    (run,) = backend.store.list_runs()
+    assert run.status == "failed" and "Nothing was started" in (run.error or "")
+    assert run.cost_usd is None  # nothing was spent

@@ -141,6 +141,7 @@ class OpenAIBackend(TrainingBackend["OpenAIJobConfig", OpenAIPlan]):
                 run.id,
                 status=RunStatus.FAILED,
                 error=f"Nothing was started on OpenAI: {problem}",
+                cost_usd=None,  # the estimate was never spent
             )
             raise
         finally:
