@@ -206,6 +206,15 @@ async def test_the_runs_section_open_before_the_launch_lists_the_new_run(
         await settle(pilot)
         (run,) = app.services.store.list_runs()
         assert [r.id for r in runs_pane.table.runs] == [run.id]
+        # A second launch: the list shows it on top, and the cursor goes to it (not the old one,
+        # which a key such as p would otherwise act on).
+        await press(pilot, "ctrl+l")
+        await settle(pilot)
+        await press(pilot, "y")
+        await settle(pilot)
+        newest, older = app.services.store.list_runs()
+        assert [r.id for r in runs_pane.table.runs] == [newest.id, older.id] and older.id == run.id
+        assert runs_pane.table.run_id == newest.id
 
 
 async def test_a_dataset_with_errors_is_refused_with_its_lines(

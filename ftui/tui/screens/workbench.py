@@ -153,4 +153,4 @@ class WorkbenchScreen(Screen[None]):
             from ftui.tui.sections.runs import RunsPane
 
             for pane in self.query("#runs RunsPane").results(RunsPane):
-                pane.reload()
+                pane.reload(select=event.run.id)

@@ -152,6 +152,7 @@ class RunsPane(Container):
         self.loaded = False
         self.complete = False
         self.error: str | None = None
+        self._select_after_load: str | None = None  # a run to put the cursor on once listed
 
     def compose(self) -> ComposeResult:
         # The table comes first in the DOM (the filters are docked above it) so that it is what
@@ -217,7 +218,8 @@ class RunsPane(Container):
         self.error = None
         self.total = event.total
         self.complete = event.complete
-        self.table.set_runs(event.runs)
+        self.table.set_runs(event.runs, select=self._select_after_load)
+        self._select_after_load = None
         self._show_status()
         self.refresh_bindings()  # the run under the cursor may have a new status
 
@@ -263,7 +265,9 @@ class RunsPane(Container):
             self.table.update_runs(event.runs)
             self.refresh_bindings()
 
-    def reload(self) -> None:
+    def reload(self, *, select: str | None = None) -> None:
+        """Read the list again; `select` puts the cursor on that run (one just launched)."""
+        self._select_after_load = select
         self.load_runs(self.filters)
 
     def _show_status(self) -> None:

@@ -132,9 +132,10 @@ class RunsTable(CursorList[str]):
 
     # -- what the parent tells the table --------------------------------------------------------
 
-    def set_runs(self, runs: Sequence[Run]) -> None:
-        """Show these runs; the cursor stays on the same run when it is still there."""
-        keep = self.run_id
+    def set_runs(self, runs: Sequence[Run], *, select: str | None = None) -> None:
+        """Show these runs; the cursor goes to `select` when given and shown, else it stays on
+        the same run when that is still there."""
+        keep = select if select is not None and any(r.id == select for r in runs) else self.run_id
         self.runs = runs
         ids = {run.id for run in runs}
         self.marks &= ids
