@@ -318,3 +318,21 @@ def test_a_job_paused_while_queued_is_queued_again_when_resumed() -> None:
 def test_a_late_launcher_queued_after_running_is_still_ignored() -> None:
     assert _statuses("created", "running", "queued") == "running"
     assert _statuses("running", "paused", "running", "queued") == "running"
+
+
+def test_a_job_as_the_log_recorded_it_yields_nothing_new() -> None:
+    # What a restarted follower (from the run's state) and the backend (from the store's run)
+    # diff against: the same job seen again writes nothing twice.
+    from ftui.core.runs.openai import recorded_job
+
+    job = {
+        "id": "ftjob-1",
+        "status": "running",
+        "fine_tuned_model": None,
+        "trained_tokens": 1200,
+        "estimated_finish": 1_800_000_000,
+    }
+    assert recorded_job("ftjob-1", RunState()) is None
+    state = RunState().apply_all(job_to_run_events(job, None, now=1.0))
+    assert recorded_job("ftjob-1", state) == job
+    assert job_to_run_events(job, recorded_job("ftjob-1", state), now=2.0) == []

@@ -22,7 +22,7 @@ import csv
 import io
 import math
 from collections.abc import Iterable, Mapping, Sequence
-from typing import Any
+from typing import Any, Protocol
 
 from ftui.core.runs.kinds import (
     NO_EXTRA,
@@ -177,6 +177,36 @@ def _changed(new: Any, old: Any) -> bool:
         return True
     a, b = _number(new), _number(old)
     return new != old if a is None or b is None else a != b
+
+
+class RecordedJob(Protocol):
+    """What a run keeps of its remote job: a `RunState`, or the store's `Run` of it."""
+
+    @property
+    def remote_status(self) -> str | None: ...
+
+    @property
+    def output_model(self) -> str | None: ...
+
+    @property
+    def trained_tokens(self) -> int | None: ...
+
+    @property
+    def estimated_finish(self) -> float | None: ...
+
+
+def recorded_job(job_id: str | None, recorded: RecordedJob) -> dict[str, Any] | None:
+    """The job as a run's log last recorded it, shaped as `job_to_run_events` diffs against
+    (None before the first look: everything about the job is new)."""
+    if recorded.remote_status is None:
+        return None
+    return {
+        "id": job_id,
+        "status": recorded.remote_status,
+        "fine_tuned_model": recorded.output_model,
+        "trained_tokens": recorded.trained_tokens,
+        "estimated_finish": recorded.estimated_finish,
+    }
 
 
 def job_to_run_events(

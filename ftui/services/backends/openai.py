@@ -60,19 +60,6 @@ MAX_METADATA_PAIRS = 16
 Progress = Callable[[str], None]
 
 
-def previous_job(run: Run) -> dict[str, Any] | None:
-    """The job as the run's log last recorded it (what `job_to_run_events` diffs against)."""
-    if run.remote_status is None:
-        return None
-    return {
-        "id": run.remote_job_id,
-        "status": run.remote_status,
-        "fine_tuned_model": run.output_model,
-        "trained_tokens": run.trained_tokens,
-        "estimated_finish": run.estimated_finish,
-    }
-
-
 class OpenAIBackend(TrainingBackend["OpenAIJobConfig", OpenAIPlan]):
     """Fine-tuning jobs on OpenAI (or an OpenAI-compatible server), recorded in a RunStore."""
 
@@ -267,10 +254,11 @@ class OpenAIBackend(TrainingBackend["OpenAIJobConfig", OpenAIPlan]):
         return await asyncio.to_thread(self._record_job, run.id, dict(job.model_dump()))
 
     def _record_job(self, run_id: str, job: Mapping[str, Any]) -> Run:
-        from ftui.core.runs.openai import job_to_run_events
+        from ftui.core.runs.openai import job_to_run_events, recorded_job
 
         run = self.store.get_run(run_id)
-        self._write(run.id, job_to_run_events(job, previous_job(run), now=time.time()))
+        previous = recorded_job(run.remote_job_id, run)
+        self._write(run.id, job_to_run_events(job, previous, now=time.time()))
         run = self.store.get_run(run.id)
         if not run.is_terminal:
             self._ensure_follower(run)

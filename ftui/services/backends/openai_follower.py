@@ -133,19 +133,6 @@ class Follower:
             self.writer.write(event)
         self.read_log()
 
-    def previous_job(self) -> dict[str, Any] | None:
-        """The job as the log last recorded it (what `job_to_run_events` diffs against)."""
-        state = self.state
-        if state.remote_status is None:
-            return None
-        return {
-            "id": self.job_id,
-            "status": state.remote_status,
-            "fine_tuned_model": state.output_model,
-            "trained_tokens": state.trained_tokens,
-            "estimated_finish": state.estimated_finish,
-        }
-
     # -- one poll ----------------------------------------------------------------------------
 
     async def _call(self, operation: Callable[[], Awaitable[Any]], what: str) -> Any:
@@ -209,7 +196,7 @@ class Follower:
 
     async def sync(self) -> dict[str, Any]:
         """One poll: the job, its new events, and at the end the rest; returns the job."""
-        from ftui.core.runs.openai import job_event_to_run_events, job_to_run_events
+        from ftui.core.runs.openai import job_event_to_run_events, job_to_run_events, recorded_job
 
         self.read_log()
         self.polls += 1
@@ -220,7 +207,7 @@ class Follower:
         )
         for event in await self.new_events():
             self.write(job_event_to_run_events(event))
-        changes = job_to_run_events(job, self.previous_job(), now=time.time())
+        changes = job_to_run_events(job, recorded_job(self.job_id, self.state), now=time.time())
         final = is_terminal(str(job.get("status")))
         if not final:
             self.write(changes)
