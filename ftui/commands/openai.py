@@ -50,13 +50,12 @@ def _hyperparameter(value: str | None, kind: str) -> Any:
 
 
 def _metadata(pairs: tuple[str, ...]) -> dict[str, str]:
-    metadata: dict[str, str] = {}
-    for pair in pairs:
-        key, sep, value = pair.partition("=")
-        if not sep or not key.strip():
-            raise click.UsageError(f"--metadata takes KEY=VALUE, not {pair!r}")
-        metadata[key.strip()] = value
-    return metadata
+    from ftui.core.training.openai_job import parse_metadata
+
+    try:
+        return parse_metadata(pairs)
+    except ValueError as exc:
+        raise click.UsageError(f"--metadata: {exc}") from None
 
 
 def print_plan(plan: OpenAIPlan, *, err: bool) -> None:

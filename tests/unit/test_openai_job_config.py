@@ -158,3 +158,20 @@ def test_parse_hyperparameter_refuses_junk_with_a_sentence(text, kind) -> None:
     with pytest.raises(ValueError) as caught:
         parse_hyperparameter(text, kind)
     assert repr(text) in str(caught.value) or kind in str(caught.value)
+
+
+def test_metadata_pairs_from_the_command_line_or_the_form() -> None:
+    from ftui.core.training.openai_job import parse_metadata
+
+    assert parse_metadata(["team=nlp", " ticket = FT-42 ", "", "note=a=b"]) == {
+        "team": "nlp",
+        "ticket": "FT-42",
+        "note": "a=b",
+    }
+    for bad, says in (
+        (["oops"], "key=value, not 'oops'"),
+        (["=value"], "key=value, not '=value'"),
+        (["a=1", "a=2"], "the key 'a' is given twice"),
+    ):
+        with pytest.raises(ValueError, match=says):
+            parse_metadata(bad)

@@ -15,7 +15,7 @@ builds the config fills it in; an empty model is a problem here.
 from __future__ import annotations
 
 import math
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal
@@ -164,6 +164,24 @@ class OpenAIJobConfig:
             if isinstance(metadata, Mapping)
             else {},
         )
+
+
+def parse_metadata(pairs: Iterable[str]) -> dict[str, str]:
+    """`key=value` pairs (from `--metadata`, or the form's comma-separated field) as a dict,
+    spaces around keys and values dropped and blank pairs skipped. ValueError names a pair
+    without `=` or a key, and a key given twice; the limits are `problems()`'s to check."""
+    metadata: dict[str, str] = {}
+    for pair in pairs:
+        if not pair.strip():
+            continue
+        key, equals, value = pair.partition("=")
+        key = key.strip()
+        if not equals or not key:
+            raise ValueError(f"write each pair as key=value, not {pair.strip()!r}")
+        if key in metadata:
+            raise ValueError(f"the key {key!r} is given twice")
+        metadata[key] = value.strip()
+    return metadata
 
 
 def parse_hyperparameter(text: str, kind: str) -> int | float | Auto:

@@ -22,7 +22,7 @@ from textual.message import Message
 from textual.widgets import Input, Label, Select, Static
 
 from ftui.core.pricing.models import DEFAULT_OPENAI_MODEL, PRICES_AS_OF, openai_model_info
-from ftui.core.training.openai_job import OpenAIJobConfig, parse_hyperparameter
+from ftui.core.training.openai_job import OpenAIJobConfig, parse_hyperparameter, parse_metadata
 from ftui.tui.widgets.jobs_form import FormError
 
 METHODS = ("supervised", "dpo")
@@ -33,23 +33,6 @@ HYPERPARAMETERS = (
     ("batch_size", "Batch size"),
     ("learning_rate_multiplier", "LR multiplier"),
 )
-
-
-def parse_metadata(text: str) -> dict[str, str]:
-    """`key=value, key=value` as a dict (spaces around keys and values dropped); ValueError
-    names a pair without `=` or a key given twice. Limits are checked by the job config."""
-    metadata: dict[str, str] = {}
-    for pair in text.split(","):
-        if not pair.strip():
-            continue
-        key, equals, value = pair.partition("=")
-        key = key.strip()
-        if not equals:
-            raise ValueError(f"write each pair as key=value, not {pair.strip()!r}")
-        if key in metadata:
-            raise ValueError(f"the key {key!r} is given twice")
-        metadata[key] = value.strip()
-    return metadata
 
 
 def model_label(name: str) -> str:
@@ -187,7 +170,7 @@ class OpenAILaunchForm(VerticalScroll):
         except ValueError:
             raise FormError("seed", f"Seed: enter a whole number (not {seed_text!r}).") from None
         try:
-            metadata = parse_metadata(self._text("metadata"))
+            metadata = parse_metadata(self._text("metadata").split(","))
         except ValueError as exc:
             raise FormError("metadata", f"Metadata: {exc}.") from None
         try:
