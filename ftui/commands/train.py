@@ -21,6 +21,8 @@ from ftui.commands.runs import echo_json, follow_and_print, open_store, resolve
 from ftui.config import Config
 
 if TYPE_CHECKING:
+    from collections.abc import Callable, Coroutine
+
     from ftui.services.backends.local import LocalBackend, Preflight
     from ftui.services.store import Run, RunStore
 
@@ -242,14 +244,22 @@ def local_command(ctx: click.Context, dataset: Path, model: str, **options: Any)
         finish_run(store, run, options["wait"], options["as_json"])
 
 
-def _owner(store: RunStore, ctx: click.Context, run_id: str) -> tuple[Any, str]:
-    """The backend that owns the run, and the run's full id."""
+def _act(
+    store: RunStore,
+    ctx: click.Context,
+    run_id: str,
+    action: Callable[[Any, str], Coroutine[Any, Any, Run]],
+) -> Run:
+    """`action(backend, full_id)` done by the backend that owns the run; its refusal (a
+    `LaunchError`, or no such backend here) becomes the command's error message."""
+    from ftui.services.backends.base import LaunchError
     from ftui.services.root import Services, UnknownBackend
 
     full_id = resolve(store, run_id)
     try:
-        return Services(_config(ctx), store=store).backend_for(store.get_run(full_id)), full_id
-    except UnknownBackend as exc:
+        backend = Services(_config(ctx), store=store).backend_for(store.get_run(full_id))
+        return asyncio.run(action(backend, full_id))
+    except (UnknownBackend, LaunchError) as exc:
         raise click.ClickException(str(exc)) from None
 
 
@@ -261,14 +271,8 @@ def _owner(store: RunStore, ctx: click.Context, run_id: str) -> tuple[Any, str]:
 def resume_command(ctx: click.Context, run_id: str, wait: bool, as_json: bool) -> None:
     """Continue a run: a cancelled or failed local run from its last checkpoint, a paused OpenAI
     job where it stopped."""
-    from ftui.services.backends.base import LaunchError
-
     with open_store(ctx) as store:
-        backend, full_id = _owner(store, ctx, run_id)
-        try:
-            run = asyncio.run(backend.resume(full_id))
-        except LaunchError as exc:
-            raise click.ClickException(str(exc)) from None
+        run = _act(store, ctx, run_id, lambda backend, full_id: backend.resume(full_id))
         if not as_json:
             click.echo(f"Run {run.id} {run.status}.")
         finish_run(store, run, wait, as_json)
@@ -280,14 +284,8 @@ def resume_command(ctx: click.Context, run_id: str, wait: bool, as_json: bool) -
 @click.pass_context
 def pause_command(ctx: click.Context, run_id: str, as_json: bool) -> None:
     """Pause a run that can be paused (an OpenAI job); `ftui train resume` continues it."""
-    from ftui.services.backends.base import LaunchError
-
     with open_store(ctx) as store:
-        backend, full_id = _owner(store, ctx, run_id)
-        try:
-            run = asyncio.run(backend.pause(full_id))
-        except LaunchError as exc:
-            raise click.ClickException(str(exc)) from None
+        run = _act(store, ctx, run_id, lambda backend, full_id: backend.pause(full_id))
         if as_json:
             echo_json(run.to_json_dict())
         else:
@@ -307,14 +305,8 @@ def pause_command(ctx: click.Context, run_id: str, as_json: bool) -> None:
 def cancel_command(ctx: click.Context, run_id: str, grace: float) -> None:
     """Stop a run: a local one saves a checkpoint and ends cancelled (resumable); an OpenAI job
     is cancelled on OpenAI."""
-    from ftui.services.backends.base import LaunchError
-
     with open_store(ctx) as store:
-        backend, full_id = _owner(store, ctx, run_id)
-        try:
-            run = asyncio.run(backend.cancel(full_id, grace))
-        except LaunchError as exc:
-            raise click.ClickException(str(exc)) from None
+        run = _act(store, ctx, run_id, lambda backend, full_id: backend.cancel(full_id, grace))
         click.echo(f"Run {run.id} {run.status}.")
 
 
