@@ -11,6 +11,15 @@ from ftui.services.store.connection import Connections
 from ftui.services.store.records import MetricSummary
 
 
+def _where_run(full_id: str, column: str, values: Collection[str] | None) -> tuple[str, list[Any]]:
+    """` WHERE run_id = ?`, and `AND column IN (...)` when `values` is given; with its params."""
+    params: list[Any] = [full_id]
+    if values is None:
+        return " WHERE run_id = ?", params
+    params.extend(values)
+    return f" WHERE run_id = ? AND {column} IN ({', '.join('?' * (len(params) - 1))})", params
+
+
 def metrics(
     db: Connections,
     full_id: str,
@@ -20,13 +29,8 @@ def metrics(
 ) -> dict[str, list[tuple[int, float]]]:
     """Metric series by name, each as (step, value) sorted by step. `max_points` thins each
     series evenly (keeping its last point) for charts."""
-    sql = "SELECT name, step, value FROM metrics WHERE run_id = ?"
-    params: list[Any] = [full_id]
-    if names is not None:
-        names = list(names)
-        sql += f" AND name IN ({', '.join('?' * len(names))})"
-        params.extend(names)
-    sql += " ORDER BY name, step"
+    sql, params = _where_run(full_id, "name", names)
+    sql = "SELECT name, step, value FROM metrics" + sql + " ORDER BY name, step"
     series: dict[str, list[tuple[int, float]]] = {}
     for name, step, value in db.conn.execute(sql, params):
         series.setdefault(name, []).append((step, value))
@@ -76,13 +80,8 @@ def events(
 ) -> list[dict[str, Any]]:
     """The run's indexed events (every kind but metrics) in log order, as written; `limit`
     keeps the latest ones. Metric events are indexed per value: see `metrics()`."""
-    sql = "SELECT data FROM events WHERE run_id = ?"
-    params: list[Any] = [full_id]
-    if types is not None:
-        types = list(types)
-        sql += f" AND type IN ({', '.join('?' * len(types))})"
-        params.extend(types)
-    sql += " ORDER BY offset DESC"
+    sql, params = _where_run(full_id, "type", types)
+    sql = "SELECT data FROM events" + sql + " ORDER BY offset DESC"
     if limit is not None:
         sql += " LIMIT ?"
         params.append(limit)
