@@ -34,7 +34,10 @@ def describe_body(event: RunEvent) -> str:
     if isinstance(event, StatusEvent):
         return _with_detail(f"status  -> {event.status}", event.error or event.message)
     if isinstance(event, CheckpointEvent):
-        return f"checkpoint at step {event.step}: {event.path}"
+        text = f"checkpoint at step {event.step}: {event.model_id or event.path}"
+        if event.metrics:
+            text += "  " + "  ".join(f"{name} {value:.4g}" for name, value in event.metrics.items())
+        return text
     if isinstance(event, ArtifactEvent):
         return f"artifact {event.kind}: {event.model_id or event.path}"
     if isinstance(event, AlertEvent):

@@ -1,16 +1,19 @@
-"""One run's page: what it trained (config, dataset), how it went (metrics, curves, events), and
-what it left (artifacts).
+"""One run's page, the live monitor: where it is (progress, ETA, alerts), how it goes (curves,
+the trainer's output, events), what it trained (config, dataset) and what it left (artifacts).
 
 The page is handed the app's services root: history comes from its store; a run still going is
-then followed with `services.follow` from the store's offset, which indexes every batch into the
-store (so what the page shows live is what it shows when opened again later) and records a run
-whose process died as failed. Cancel, pause and resume go to the backend that owns the run
-(`Services.backend_for`), offered as the Runs list offers them (`runs_actions.can_control`).
+then followed by a `RunMonitor` (services.monitor: the one follow path, in a thread of its own),
+which indexes every batch into the store (so what the page shows live is what it shows when
+opened again later, replayed from the log) and records a run whose process died as failed. The
+page drains it ten times a second, so a flooded log costs it one repaint per tick. Cancel, pause,
+resume and checkpoint go to the backend that owns the run (`Services.backend_for`), offered as
+the Runs list offers them (`runs_actions.can_control`).
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+import time
+from dataclasses import dataclass, field, replace
 from datetime import datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, ClassVar
@@ -20,17 +23,22 @@ from textual import on, work
 from textual.app import ComposeResult
 from textual.containers import Horizontal, Vertical, VerticalScroll
 from textual.screen import Screen
-from textual.widgets import Footer, Log, Static
+from textual.widgets import Footer, Static
 from textual.worker import Worker, WorkerState
 
 from ftui.core.runs.describe import DATE_AND_TIME, describe_event
 from ftui.core.runs.events import parse_event
-from ftui.core.runs.kinds import MetricEvent
+from ftui.core.runs.log_lines import LogLine
+from ftui.core.runs.metric_groups import metric_groups
+from ftui.core.runs.progress import Progress, ProgressTracker
+from ftui.core.runs.state import RunState
 from ftui.services.liveness import check_run
+from ftui.services.monitor import MonitorBatch, RunMonitor
 from ftui.services.runs import format_cost, format_duration, format_metric, run_epochs
 from ftui.services.store import MetricSummary, Run, RunStore
 from ftui.tui.keymap import command
 from ftui.tui.sections.runs_actions import (
+    CHECKPOINT_COMMAND,
     RUN_CONTROL_COMMANDS,
     ask_export_path,
     can_control,
@@ -39,39 +47,35 @@ from ftui.tui.sections.runs_actions import (
     control_run,
 )
 from ftui.tui.widgets.config_diff import flatten_config, show_value
+from ftui.tui.widgets.log_view import LogPanel
 from ftui.tui.widgets.loss_chart import LossChart
+from ftui.tui.widgets.run_header import RunHeader
 
 if TYPE_CHECKING:
     from ftui.services.backends.base import Capabilities
     from ftui.services.root import Services
 
-CHART_POINTS = 400  # about one point per terminal column
+CHART_POINTS = 2_000  # per series as first read; the chart thins to its width when it draws
 EVENTS_SHOWN = 5_000
-REDRAW_INTERVAL = 0.5  # a live chart redraws at most this often
-
-
-def metric_groups(names: list[str]) -> list[tuple[str, list[str]]]:
-    """Metric names grouped for the chart: losses first, then accuracy, learning rate, the rest."""
-    groups: list[tuple[str, list[str]]] = []
-    taken: set[str] = set()
-    for title, test in (
-        ("loss", lambda n: "loss" in n),
-        ("accuracy", lambda n: "accuracy" in n),
-        ("learning rate", lambda n: n in ("learning_rate", "lr")),
-    ):
-        members = [name for name in names if name not in taken and test(name)]
-        if members:
-            groups.append((title, members))
-            taken.update(members)
-    for name in names:
-        if name not in taken:
-            groups.append((name, [name]))
-    return groups
+OUTPUT_LINES_SHOWN = 5_000  # of the trainer's output, read back when the page opens
+LOG_LINES_KEPT = 20_000  # per log panel; older lines drop out
+TICK_INTERVAL = 0.1  # the page takes what the monitor gathered this often (one repaint per tick)
+CHART_INTERVAL = 0.5  # a live chart redraws at most this often (a plot costs more than text)
+CLOCK_INTERVAL = 1.0  # elapsed and ETA tick on while the log is quiet
+SPARK_POINTS = 48  # the last points of each loss shown in the header's sparklines
+ZOOMS: tuple[int | None, ...] = (None, 1000, 200, 50)  # z cycles: all steps, then the last N
+SMOOTHING_STEP = 0.1
 
 
 def event_line(record: dict[str, Any]) -> str:
     """One stored event (a line as written) as one line of the events log."""
     return describe_event(parse_event(record), DATE_AND_TIME)
+
+
+def stored_event_line(record: dict[str, Any]) -> LogLine:
+    from ftui.services.monitor import event_line as monitor_line
+
+    return monitor_line(parse_event(record))
 
 
 @dataclass
@@ -82,8 +86,16 @@ class RunPageData:
     events: list[dict[str, Any]]
     artifacts: list[dict[str, Any]]
     dataset_state: str
+    state: RunState = field(default_factory=RunState)  # the run's events folded, as indexed
+    output: list[LogLine] = field(default_factory=list)  # the last lines of train.log
+    output_offset: int = 0  # where train.log was read to
     # What the run's backend can do (None: unknown, so no cancel, pause or resume is offered).
     capabilities: Capabilities | None = field(default=None, repr=False)
+
+    @property
+    def has_output(self) -> bool:
+        """A run with the trainer's own output to show (a local run; not an OpenAI job)."""
+        return self.run.backend == "local"
 
 
 @dataclass
@@ -95,16 +107,73 @@ class RunPageResult:
 
 
 def load_page_data(store: RunStore, run_id: str) -> RunPageData:
+    from ftui.services.launcher import LOG_FILE
+    from ftui.services.output_log import OutputTailer, offset_of_last_lines
+
     store.ingest_events(run_id)
     run = check_run(store, store.get_run(run_id))  # a dead process: shown failed, not running
-    return RunPageData(
+    state, _ = store.run_state(run.id)
+    data = RunPageData(
         run=run,
         series=store.metrics(run.id, max_points=CHART_POINTS),
         summary=store.metric_summary(run.id),
         events=store.events(run.id, limit=EVENTS_SHOWN),
         artifacts=store.artifacts(run.id),
         dataset_state=store.dataset_state(run.id),
+        state=state,
     )
+    if data.has_output:
+        path = run.run_dir / LOG_FILE
+        tailer = OutputTailer(path, offset=offset_of_last_lines(path, OUTPUT_LINES_SHOWN))
+        while lines := tailer.read_available():
+            data.output.extend(lines)
+        data.output = data.output[-OUTPUT_LINES_SHOWN:]
+        data.output_offset = tailer.offset
+    return data
+
+
+def live_run(run: Run, state: RunState) -> Run:
+    """The run record as its followed log now says: status, times, step, metrics, results."""
+    return replace(
+        run,
+        status=state.status,
+        started_at=state.started_at if state.started_at is not None else run.started_at,
+        finished_at=state.finished_at,
+        error=state.error or run.error,
+        last_step=state.step if state.step is not None else run.last_step,
+        max_steps=state.max_steps if state.max_steps is not None else run.max_steps,
+        last_epoch=state.epoch if state.epoch is not None else run.last_epoch,
+        final_metrics={**run.final_metrics, **state.last_metrics},
+        output_model=state.output_model or run.output_model,
+        adapter_path=state.adapter_path or run.adapter_path,
+        remote_status=state.remote_status or run.remote_status,
+        trained_tokens=state.trained_tokens or run.trained_tokens,
+        estimated_finish=state.estimated_finish or run.estimated_finish,
+    )
+
+
+def add_to_summary(
+    summary: dict[str, MetricSummary], name: str, points: list[tuple[int, float]]
+) -> None:
+    """Fold new points of one metric into its summary (last, min and where, max)."""
+    item = summary.get(name)
+    for step, value in points:
+        if item is None:
+            item = MetricSummary(
+                points=1, last=value, last_step=step, min=value, min_step=step, max=value
+            )
+            continue
+        low, low_step = (value, step) if value < item.min else (item.min, item.min_step)
+        item = MetricSummary(
+            points=item.points + 1,
+            last=value,
+            last_step=step,
+            min=low,
+            min_step=low_step,
+            max=max(item.max, value),
+        )
+    if item is not None:
+        summary[name] = item
 
 
 def short_path(path: Path, base: Path) -> str:
@@ -197,11 +266,17 @@ class RunScreen(Screen[RunPageResult]):
     RunScreen #run-title { height: 1; padding: 0 1; background: $panel; text-style: bold; }
     RunScreen #run-body { height: 1fr; }
     RunScreen #run-side { width: 60; min-width: 40; border-right: solid $panel; }
+    RunScreen.-narrow #run-side { display: none; }
+    RunScreen.-narrow.-side-toggled #run-side { display: block; width: 1fr; border-right: none; }
+    RunScreen.-narrow.-side-toggled #run-main { display: none; }
+    RunScreen.-wide.-side-toggled #run-side { display: none; }
     RunScreen .run-heading { margin-top: 1; padding: 0 1; text-style: bold; color: $accent; }
     RunScreen .run-block { padding: 0 1; }
     RunScreen #run-main { width: 1fr; }
-    RunScreen #run-chart { height: 1fr; }
-    RunScreen #run-events { height: 12; border-top: solid $panel; }
+    RunScreen #run-chart { height: 1fr; min-height: 8; }
+    RunScreen LogPanel { height: 12; border-top: solid $panel; }
+    RunScreen.-short LogPanel { height: 7; }
+    RunScreen LogPanel.-hidden { display: none; }
     """
     BINDINGS: ClassVar = [
         command("escape,q", "close", "Back", "Back to the list of runs.", show=True),
@@ -213,10 +288,36 @@ class RunScreen(Screen[RunPageResult]):
             show=True,
         ),
         command("m", "next_metrics", "Metrics", "Chart the next group of metrics.", show=True),
+        command(
+            "s",
+            "toggle_smoothing",
+            "Smooth",
+            "Smooth the curves (a debiased EMA, raw points faint behind) or show them raw.",
+        ),
+        command("plus,equals_sign", "smoothing(1)", "More smoothing", "Raise the EMA weight."),
+        command("minus", "smoothing(-1)", "Less smoothing", "Lower the EMA weight."),
+        command("z", "zoom", "Zoom", "Chart all steps, or only the last 1000, 200 or 50."),
+        command(
+            "l",
+            "switch_log",
+            "Log",
+            "Show the trainer's own output, or the run's events (log, status, alerts).",
+            show=True,
+        ),
+        command("slash", "search_log", "Search log", "Search the log shown below the chart."),
+        command(
+            "i",
+            "toggle_side",
+            "Details",
+            "Show or hide the run's details (summary, dataset, metrics, artifacts, config).",
+            show=True,
+        ),
+        command("c", "compare", "Compare", "Compare this run with another one of the history."),
         command("e", "export", "Export", "Export the run (record, metrics, events) as JSON."),
         command("a", "archive", "Archive", "Archive the run, or bring it back; asks first."),
         command("d", "delete", "Delete", "Delete the run and its files; asks first."),
         *RUN_CONTROL_COMMANDS,
+        CHECKPOINT_COMMAND,
         command("r", "reload", "Reload", "Read the run again from its event log."),
     ]
 
@@ -228,10 +329,16 @@ class RunScreen(Screen[RunPageResult]):
         self.now = now  # a fixed clock for durations (tests); None: the real one
         self.data: RunPageData | None = None
         self.group_index = 0
+        self.zoom_index = 0
+        self.monitor: RunMonitor | None = None
         self._chart_dirty = False
-        self._tailing = False
+        self._chart_drawn_at = 0.0
+        self._clock_at = 0.0
         self._changed = False
-        self.live_events = 0  # events received from the tailer (not from history)
+        self._show_output = True  # the trainer's output first, for runs that have one
+        self.live_events = 0  # events received from the follow (not from history)
+        self.repaints = 0  # ticks that repainted something (the monitor's batching, measured)
+        self.progress: Progress | None = None  # as last shown in the header
 
     def compose(self) -> ComposeResult:
         yield Static(f"Run {self.run_id} · loading…", id="run-title", markup=False)
@@ -248,13 +355,18 @@ class RunScreen(Screen[RunPageResult]):
                 yield Static("Config", classes="run-heading")
                 yield Static("", id="run-config", classes="run-block")
             with Vertical(id="run-main"):
+                yield RunHeader(id="run-header")
                 yield LossChart(id="run-chart")
-                yield Log(id="run-events", highlight=False)
+                yield LogPanel(max_lines=LOG_LINES_KEPT, id="run-output")
+                yield LogPanel(max_lines=LOG_LINES_KEPT, id="run-events", classes="-hidden")
         yield Footer(compact=True)
 
     def on_mount(self) -> None:
-        self.set_interval(REDRAW_INTERVAL, self._redraw_if_dirty)
+        self.set_interval(TICK_INTERVAL, self._tick)
         self.load()
+
+    def on_unmount(self) -> None:
+        self._stop_monitor()
 
     # -- loading --------------------------------------------------------------------------------
 
@@ -284,67 +396,144 @@ class RunScreen(Screen[RunPageResult]):
         self.data = data
         run = data.run
         self.run_id = run.id
-        follow = not run.is_terminal and not self._tailing
-        if follow:
-            self._tailing = True
-            self.tail(run.events_offset)
+        if not run.is_terminal and self.monitor is None:
+            self._start_monitor(data)
+        self._show_logs(data)
         self._show_title()
-        self.query_one("#run-summary", Static).update(describe_summary(run, self.now))
+        self._show_state(run, data.state, self._replayed_progress(data))
         self.query_one("#run-dataset", Static).update(describe_dataset(run, data.dataset_state))
-        self.query_one("#run-metrics", Static).update(describe_metrics(data.summary))
         self.query_one("#run-artifacts", Static).update(describe_artifacts(data.artifacts))
         self.query_one("#run-config", Static).update(describe_config(run.config))
-        log = self.query_one("#run-events", Log)
-        log.clear()
-        log.write_lines([event_line(event) for event in data.events])
         self._draw_chart()
         self.refresh_bindings()
+
+    def _show_logs(self, data: RunPageData) -> None:
+        events = self.query_one("#run-events", LogPanel)
+        events.clear()
+        events.append([stored_event_line(record) for record in data.events])
+        output = self.query_one("#run-output", LogPanel)
+        output.clear()
+        if data.has_output:
+            output.append(data.output)
+        self._place_logs()
+
+    def _place_logs(self) -> None:
+        with_output = self.data is not None and self.data.has_output and self._show_output
+        self.query_one("#run-output", LogPanel).set_class(not with_output, "-hidden")
+        self.query_one("#run-events", LogPanel).set_class(with_output, "-hidden")
+
+    def _replayed_progress(self, data: RunPageData) -> Progress:
+        tracker = ProgressTracker()
+        return tracker.snapshot(data.state, self._clock())
+
+    def _clock(self) -> float:
+        return time.time() if self.now is None else self.now
 
     def _show_title(self) -> None:
         if self.data is None:
             return
         run = self.data.run
-        live = " · live" if self._tailing else ""
+        live = " · live" if self.monitor is not None else ""
         title = f"Run {run.id} · {run.status}{live} · {run.backend} · {run.base_model}"
         self.query_one("#run-title", Static).update(title)
 
+    def _show_state(self, run: Run, state: RunState, progress: Progress) -> None:
+        """What the run's state decides: the summary, the metrics table, the header."""
+        assert self.data is not None
+        self.progress = progress
+        self.query_one("#run-summary", Static).update(describe_summary(run, self.now))
+        self.query_one("#run-metrics", Static).update(describe_metrics(self.data.summary))
+        losses = {
+            name: [value for _, value in self.data.series.get(name, [])[-SPARK_POINTS:]]
+            for name in ("train_loss", "valid_loss")
+        }
+        self.query_one(RunHeader).show(state, progress, losses)
+
     # -- following a live run -------------------------------------------------------------------
 
-    @work(exclusive=True, group="run-tail", exit_on_error=False)
-    async def tail(self, offset: int) -> None:
-        """Follow the run from where the page's history ends (see services.follow: it indexes
-        what arrives, so the list and later visits see it too, and notices a dead process)."""
-        from ftui.services.follow import follow_run
+    def _start_monitor(self, data: RunPageData) -> None:
+        from ftui.services.launcher import LOG_FILE
 
-        async for update in follow_run(self.store, self.run_id, history_from=offset):
-            lines = []
-            for event in update.events:
-                self.live_events += 1
-                if isinstance(event, MetricEvent):
-                    self._add_metric_event(event)
-                else:
-                    lines.append(describe_event(event, DATE_AND_TIME))
-            if lines:
-                self.query_one("#run-events", Log).write_lines(lines)
-        self._tailing = False
-        self.load()  # the final state, from the store
+        run = data.run
+        self.monitor = RunMonitor(
+            self.store,
+            run.id,
+            history_from=run.events_offset,
+            events_path=run.events_path,
+            output_path=run.run_dir / LOG_FILE if data.has_output else None,
+            output_offset=data.output_offset,
+        )
+        self.monitor.start()
 
-    def _add_metric_event(self, event: MetricEvent) -> None:
-        if self.data is None:
+    def _stop_monitor(self) -> None:
+        if self.monitor is not None:
+            self.monitor.stop(timeout=0)
+            self.monitor = None
+
+    def _tick(self) -> None:
+        """Take what the monitor gathered since the last tick, and repaint once."""
+        monitor = self.monitor
+        if monitor is None or self.data is None:
             return
-        for name, value in event.values.items():
-            self.data.series.setdefault(name, []).append((event.step, value))
-        self._chart_dirty = True
-
-    def _redraw_if_dirty(self) -> None:
-        if self._chart_dirty:
-            self._chart_dirty = False
+        batch = monitor.drain(self._clock())
+        if batch is not None:
+            self._apply(batch)
+            if batch.finished:
+                self.monitor = None
+                if monitor.error is not None:
+                    self.notify(
+                        f"Following the run stopped: {monitor.error}",
+                        title=f"Run {self.run_id}",
+                        severity="error",
+                        markup=False,
+                    )
+                self.load()  # the final state, from the store
+                return
+        now = time.monotonic()
+        if self._chart_dirty and now - self._chart_drawn_at >= CHART_INTERVAL:
             self._draw_chart()
+        if batch is None and now - self._clock_at >= CLOCK_INTERVAL:
+            self._clock_at = now
+            progress = monitor.progress(self._clock())
+            if progress is not None:
+                self.query_one(RunHeader).show_progress(progress, self.data.run.status)
+
+    def _apply(self, batch: MonitorBatch) -> None:
+        assert self.data is not None
+        self.repaints += 1
+        self.live_events += len(batch.event_lines) + sum(len(p) for p in batch.metrics.values())
+        for name, points in batch.metrics.items():
+            self.data.series.setdefault(name, []).extend(points)
+            add_to_summary(self.data.summary, name, points)
+        if batch.metrics:
+            self._chart_dirty = True
+        if batch.event_lines:
+            self.query_one("#run-events", LogPanel).append(batch.event_lines)
+        if batch.output_lines:
+            self.query_one("#run-output", LogPanel).append(batch.output_lines)
+        run = live_run(self.data.run, batch.state)
+        if run.status != self.data.run.status:
+            self.data.run = run
+            self._show_title()
+            self.refresh_bindings()
+        self.data.run = run
+        self.data.state = batch.state
+        self._show_state(run, batch.state, batch.progress)
+        for alert in batch.alerts:
+            self.notify(
+                alert.message + (f"\nTry: {alert.advice}" if alert.advice else ""),
+                title=f"Run {run.id}: {alert.kind}",
+                severity="warning",
+                timeout=10,
+                markup=False,
+            )
 
     # -- chart ----------------------------------------------------------------------------------
 
     def _draw_chart(self) -> None:
         chart = self.query_one(LossChart)
+        self._chart_dirty = False
+        self._chart_drawn_at = time.monotonic()
         if self.data is None:
             return
         groups = metric_groups(sorted(self.data.series))
@@ -358,13 +547,48 @@ class RunScreen(Screen[RunPageResult]):
         self.group_index += 1
         self._draw_chart()
 
+    def action_toggle_smoothing(self) -> None:
+        chart = self.query_one(LossChart)
+        chart.toggle_smoothing()
+        self.notify(
+            f"Smoothing: EMA {chart.smoothing:g}" if chart.smoothing else "Smoothing off: raw",
+            title="Chart",
+            timeout=2,
+        )
+
+    def action_smoothing(self, direction: int) -> None:
+        chart = self.query_one(LossChart)
+        weight = round(min(0.99, max(0.0, chart.smoothing + direction * SMOOTHING_STEP)), 2)
+        chart.set_smoothing(weight)
+        self.notify(f"Smoothing: EMA {weight:g}", title="Chart", timeout=2)
+
+    def action_zoom(self) -> None:
+        self.zoom_index = (self.zoom_index + 1) % len(ZOOMS)
+        self.query_one(LossChart).zoom_last(ZOOMS[self.zoom_index])
+
+    # -- logs -----------------------------------------------------------------------------------
+
+    def action_switch_log(self) -> None:
+        if self.data is not None and self.data.has_output:
+            self._show_output = not self._show_output
+            self._place_logs()
+
+    def _shown_log(self) -> LogPanel:
+        panels = [panel for panel in self.query(LogPanel) if not panel.has_class("-hidden")]
+        return panels[0] if panels else self.query_one("#run-events", LogPanel)
+
+    def action_search_log(self) -> None:
+        self._shown_log().open_search()
+
     # -- actions --------------------------------------------------------------------------------
 
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
         if action == "open_dataset":
             return self.data is not None and self.data.dataset_state in ("unchanged", "changed")
-        if action in ("export", "archive", "delete"):
+        if action in ("export", "archive", "delete", "compare"):
             return self.data is not None
+        if action == "switch_log":
+            return self.data is not None and self.data.has_output
         if action == "control":
             if self.data is None or not parameters:
                 return False
@@ -379,11 +603,29 @@ class RunScreen(Screen[RunPageResult]):
             self.dismiss(RunPageResult(open_dataset=self.data.run.dataset.path))
 
     def action_reload(self) -> None:
+        self._stop_monitor()  # the page reads everything again, and follows on from there
         self.load()
+
+    def action_toggle_side(self) -> None:
+        self.toggle_class("-side-toggled")
 
     def action_control(self, action: str) -> None:
         if self.data is not None and self.check_action("control", (action,)):
             control_run(self, self.services, self.data.run, action, on_done=self._after_change)
+
+    def action_compare(self) -> None:
+        from ftui.tui.screens.pick_run import PickRunScreen
+        from ftui.tui.screens.runs_compare import CompareScreen
+
+        if self.data is None:
+            return
+        run = self.data.run
+
+        def picked(other: str | None) -> None:
+            if other:
+                self.app.push_screen(CompareScreen(self.store, [run.id, other], now=self.now))
+
+        self.app.push_screen(PickRunScreen(self.store, run), picked)
 
     def action_export(self) -> None:
         ask_export_path(self, self.store, self.run_id)
@@ -398,7 +640,9 @@ class RunScreen(Screen[RunPageResult]):
 
     def _after_change(self) -> None:
         self._changed = True
-        self.load()
+        if self.monitor is None:
+            self.load()
 
     def _after_delete(self) -> None:
+        self._stop_monitor()
         self.dismiss(RunPageResult(changed=True))

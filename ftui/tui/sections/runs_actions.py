@@ -1,7 +1,8 @@
 """What the Runs list and a run's page both do to runs, shared by the two.
 
-Delete, archive and export are asked in a modal and done in a thread worker. Cancel, pause and
-resume (`RUN_CONTROL_COMMANDS`, declared here once for both) go to the backend that owns the run,
+Delete, archive and export are asked in a modal and done in a thread worker. Cancel, pause,
+resume and checkpoint (`RUN_CONTROL_COMMANDS`, declared here once for both; checkpoint only on a
+run's page) go to the backend that owns the run,
 in an async worker, and are offered only when that backend's `capabilities` allow them and the
 run's status makes sense (`can_control`). Failures are reported with a notification naming the
 run and the backend's reason, never a traceback, and never the API key.
@@ -29,7 +30,14 @@ if TYPE_CHECKING:
 
 ACTION_GROUP = "run-action"
 CONTROL_GROUP = "run-control"
-CONTROLS = ("cancel", "pause", "resume")
+CONTROLS = ("cancel", "pause", "resume", "checkpoint")
+# The capability each control needs (see backends.base.Capabilities).
+CONTROL_CAPABILITIES = {
+    "cancel": "cancel",
+    "pause": "pause",
+    "resume": "resume",
+    "checkpoint": "checkpoint_now",
+}
 # What a cancel does, per backend, in the question before it.
 CANCEL_NOTES = {
     "local": "It saves a checkpoint at the end of the current step and stops; it can be resumed "
@@ -63,16 +71,26 @@ RUN_CONTROL_COMMANDS: list[Binding] = [
         show=True,
     ),
 ]
+# Only on a run's page, where what it saved shows at once.
+CHECKPOINT_COMMAND = command(
+    "k",
+    "control('checkpoint')",
+    "Checkpoint",
+    "Ask a running local run to save a checkpoint at the end of its current step and go on.",
+    show=True,
+)
 
 
 def can_control(run: Run, capabilities: Capabilities | None, action: str) -> bool:
     """Whether `action` (cancel, pause or resume) is worth offering on `run`: its backend can do
     it, and the run is in a state where it means something."""
-    if capabilities is None or action not in CONTROLS or not getattr(capabilities, action):
+    if capabilities is None or action not in CONTROLS:
+        return False
+    if not getattr(capabilities, CONTROL_CAPABILITIES[action]):
         return False
     if action == "cancel":
         return not run.is_terminal
-    if action == "pause":
+    if action in ("pause", "checkpoint"):
         return run.status == RunStatus.RUNNING
     if capabilities.pause:  # a backend that pauses resumes what it paused
         return run.status == RunStatus.PAUSED
@@ -100,7 +118,7 @@ def control_run(
             # The first use of a backend imports its module: not on the event loop.
             backend = await asyncio.to_thread(services.backend_for, run)
             label = backend.capabilities.label
-            if not getattr(backend.capabilities, action):
+            if not getattr(backend.capabilities, CONTROL_CAPABILITIES[action]):
                 app.notify(f"{label} runs cannot {action}.", title="Runs", severity="warning")
                 return
             if action == "cancel":
@@ -110,6 +128,9 @@ def control_run(
             elif action == "pause":
                 done = await backend.pause(run.id)
                 message = f"Run {run.id} {done.status}; R resumes it."
+            elif action == "checkpoint":
+                await backend.checkpoint(run.id)
+                message = f"Run {run.id} saves a checkpoint at the end of this step."
             else:
                 done = await backend.resume(run.id)
                 message = f"Run {run.id} resumed ({done.status})."
@@ -149,7 +170,12 @@ def control_run(
 
 
 def action_done(action: str) -> str:
-    return {"cancel": "cancelled", "pause": "paused", "resume": "resumed"}[action]
+    return {
+        "cancel": "cancelled",
+        "pause": "paused",
+        "resume": "resumed",
+        "checkpoint": "checkpointed",
+    }[action]
 
 
 def _names(runs: Sequence[Run]) -> str:

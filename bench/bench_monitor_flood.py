@@ -1,0 +1,184 @@
+"""The live monitor under a flood: keypress latency, repaint rate and memory while a writer process
+appends to a run's log as fast as it can.
+
+    python bench/bench_monitor_flood.py [--lines 100000] [--metrics 10000] [--presses 60]
+
+A run's page is opened (the real app screen, headless) on a running run; then, in the same run of
+this script:
+
+- baseline: keys are pressed while the log is quiet;
+- flood: a separate writer process appends `--lines` log events and `--metrics` metric events to
+  the run's events.jsonl (and as many lines to its train.log) as fast as it can, while the same
+  keys are pressed.
+
+A keypress's latency is the time from sending the key to the app having handled it and painted
+(Pilot's press, which waits for the screen to process its messages). Prints medians, p95 and the
+worst of each phase and their ratio, the page's repaints per second during the flood (the
+monitor's batches), the process's peak RSS growth, and how long the page took to have shown
+every event once the writer was done.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import os
+import resource
+import statistics
+import subprocess
+import sys
+import tempfile
+import textwrap
+import time
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+KEYS = ("s", "z", "i", "m", "l", "s", "i", "z")  # smoothing, zoom, details, metrics, log
+
+WRITER = textwrap.dedent(
+    """
+    import sys, time
+    from ftui.core.runs.events import EventWriter
+    events_path, output_path, lines, metrics = sys.argv[1], sys.argv[2], int(sys.argv[3]), int(sys.argv[4])
+    every = max(1, lines // max(1, metrics))
+    with EventWriter(events_path) as writer, open(output_path, "a", buffering=1) as out:
+        step = 0
+        for n in range(lines):
+            writer.log(f"flood line {n}: the quick brown fox jumps over the lazy dog", level="info")
+            out.write(f"[trainer] flood output line {n} loss=0.{n % 1000:03d}\\n")
+            if n % every == 0 and step < metrics:
+                step += 1
+                writer.metric(step, {"train_loss": 2.0 / (1 + step / 500), "learning_rate": 1e-4},
+                              max_steps=metrics, epoch=step / metrics)
+                if step % 50 == 0:
+                    writer.metric(step, {"valid_loss": 2.2 / (1 + step / 600)})
+        while step < metrics:
+            step += 1
+            writer.metric(step, {"train_loss": 2.0 / (1 + step / 500)}, max_steps=metrics)
+    """
+)
+
+
+def rss_mb() -> float:
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+
+
+def percentile(values: list[float], q: float) -> float:
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, int(q * len(ordered)))]
+
+
+def describe(values: list[float]) -> str:
+    return (
+        f"median {statistics.median(values):6.1f} ms · p95 {percentile(values, 0.95):6.1f} ms · "
+        f"worst {max(values):6.1f} ms"
+    )
+
+
+async def press_keys(pilot, count: int, gap: float) -> list[float]:  # type: ignore[no-untyped-def]
+    latencies = []
+    for n in range(count):
+        start = time.perf_counter()
+        await pilot.press(KEYS[n % len(KEYS)])
+        latencies.append((time.perf_counter() - start) * 1000)
+        await asyncio.sleep(gap)
+    return latencies
+
+
+async def bench(args: argparse.Namespace) -> None:
+    from textual.app import App, ComposeResult
+    from textual.widgets import Static
+
+    from ftui.config import Config
+    from ftui.core.runs.events import EventWriter
+    from ftui.services.launcher import LOG_FILE
+    from ftui.services.root import Services
+    from ftui.services.store import RunStore
+    from ftui.tui.screens.run_page import RunScreen
+    from ftui.tui.stylesheet import APP_CSS, HORIZONTAL_BREAKPOINTS, VERTICAL_BREAKPOINTS
+
+    root = Path(tempfile.mkdtemp(prefix="ftui-bench-flood-"))
+    store = RunStore(root / "ftui.db", root / "runs")
+    run = store.create_run(backend="local", base_model="tiny-llama", config={"epochs": 1})
+    with EventWriter(run.events_path) as writer:
+        writer.status("running")
+        for step in range(1, 51):
+            writer.metric(step, {"train_loss": 2.5 - step / 100}, max_steps=args.metrics)
+    store.ingest_events(run.id)
+    output_path = run.run_dir / LOG_FILE
+    output_path.write_text("trainer starting\n")
+
+    class FloodApp(App[None]):
+        CSS_PATH = APP_CSS
+        HORIZONTAL_BREAKPOINTS = HORIZONTAL_BREAKPOINTS
+        VERTICAL_BREAKPOINTS = VERTICAL_BREAKPOINTS
+
+        def compose(self) -> ComposeResult:
+            yield Static("")
+
+    app = FloodApp()
+    services = Services(Config(home=root), store=store)
+    async with app.run_test(size=(160, 48)) as pilot:
+        page = RunScreen(services, run.id)
+        await app.push_screen(page)
+        while page.monitor is None:
+            await pilot.pause(0.05)
+        await pilot.pause(0.5)
+        quiet = await press_keys(pilot, args.presses, args.gap)
+        rss_before = rss_mb()
+        repaints_before = page.repaints
+        env = {**os.environ, "PYTHONPATH": str(Path(__file__).resolve().parents[1])}
+        started = time.perf_counter()
+        writer = subprocess.Popen(
+            [
+                sys.executable,
+                "-c",
+                WRITER,
+                str(run.events_path),
+                str(output_path),
+                str(args.lines),
+                str(args.metrics),
+            ],
+            env=env,
+        )
+        flood: list[float] = []
+        while writer.poll() is None:
+            flood.extend(await press_keys(pilot, 1, args.gap))
+        written = time.perf_counter() - started
+        # On until the page has shown every metric the writer wrote.
+        while page.data is None or len(page.data.series.get("train_loss", [])) < 50 + args.metrics:
+            flood.extend(await press_keys(pilot, 1, args.gap))
+            if time.perf_counter() - started > 600:
+                break
+        caught_up = time.perf_counter() - started
+        repaints = page.repaints - repaints_before
+        shown = page.query_one("#run-events").log_view.line_count  # type: ignore[attr-defined]
+    load = os.getloadavg()[0]
+    print(f"monitor under a flood: {args.lines:,} log lines + {args.metrics:,} metric events")
+    print(f"  machine load (1 min): {load:.2f} on {os.cpu_count()} cores")
+    print(f"  quiet log  ({len(quiet)} presses): {describe(quiet)}")
+    print(f"  flood      ({len(flood)} presses): {describe(flood)}")
+    print(
+        f"  ratio flood/quiet: median {statistics.median(flood) / statistics.median(quiet):.2f}× · "
+        f"p95 {percentile(flood, 0.95) / percentile(quiet, 0.95):.2f}×"
+    )
+    print(f"  presses over 100 ms under the flood: {sum(v > 100 for v in flood)} of {len(flood)}")
+    print(f"  writer done in {written:.1f} s; page caught up after {caught_up:.1f} s")
+    print(f"  repaints: {repaints} in {caught_up:.1f} s = {repaints / caught_up:.1f} per second")
+    print(f"  events log lines kept: {shown:,}; peak RSS {rss_mb():.0f} MB")
+    print(f"  (+{rss_mb() - rss_before:.0f} MB over the flood)")
+    store.close()
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--lines", type=int, default=100_000)
+    parser.add_argument("--metrics", type=int, default=10_000)
+    parser.add_argument("--presses", type=int, default=60)
+    parser.add_argument("--gap", type=float, default=0.05, help="seconds between presses")
+    asyncio.run(bench(parser.parse_args()))
+
+
+if __name__ == "__main__":
+    main()

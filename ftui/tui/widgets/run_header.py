@@ -1,0 +1,109 @@
+"""The top of a run's page: where the run is (step, epoch, elapsed, ETA, rate), its loss at a
+glance (sparklines), what it uses (GPU memory and use, or CPU and RAM), and its alerts.
+
+`RunHeader.show(state, progress, losses)` repaints it; the page calls it at most about ten times
+a second, whatever the run's log does.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+
+from rich.markup import escape
+from textual.app import ComposeResult
+from textual.containers import Vertical
+from textual.widgets import ProgressBar, Static
+
+from ftui.core.runs.kinds import AlertEvent
+from ftui.core.runs.progress import Progress, format_progress
+from ftui.core.runs.sparkline import sparkline
+from ftui.core.runs.state import RunState
+from ftui.services.runs import format_metric
+
+SPARK_WIDTH = 24
+ALERTS_SHOWN = 3
+
+# Resource metrics a local run logs with each step (see ftui.train.callback), as shown.
+RESOURCES = (
+    ("gpu_memory_gb", "GPU {:.1f} GB"),
+    ("gpu_utilization", "{:.0f}% use"),
+    ("cpu_percent", "CPU {:.0f}%"),
+    ("ram_gb", "RAM {:.1f} GB"),
+)
+
+
+def loss_glance(losses: Mapping[str, Sequence[float]], width: int = SPARK_WIDTH) -> str:
+    """"train ▇▅▄▃▂▁ 0.4120 · eval ▆▅▅ 0.5200": both on one scale, so they can be compared."""
+    shown = {name: values for name, values in losses.items() if values}
+    if not shown:
+        return ""
+    finite = [v for values in shown.values() for v in values if v == v and abs(v) != float("inf")]
+    low, high = (min(finite), max(finite)) if finite else (None, None)
+    parts = []
+    for name, label in (("train_loss", "train"), ("valid_loss", "eval")):
+        values = shown.get(name)
+        if values:
+            spark = sparkline(values, width, low=low, high=high)
+            parts.append(f"{label} [$accent]{spark}[/] {format_metric(values[-1])}")
+    return " · ".join(parts)
+
+
+def resources_text(metrics: Mapping[str, float]) -> str:
+    return " · ".join(fmt.format(metrics[name]) for name, fmt in RESOURCES if name in metrics)
+
+
+def describe_alerts(alerts: Sequence[AlertEvent], shown: int = ALERTS_SHOWN) -> str:
+    """The latest alerts, each with the steps it saw and what to try."""
+    lines = []
+    for alert in alerts[-shown:]:
+        steps = ""
+        if alert.steps:
+            first, last = min(alert.steps), max(alert.steps)
+            steps = f" at step {first}" if first == last else f" at steps {first}–{last}"
+        lines.append(f"[b $warning]⚠ {escape(alert.kind)}{steps}[/]: {escape(alert.message)}")
+        if alert.advice:
+            lines.append(f"  [dim]try:[/] {escape(alert.advice)}")
+    if len(alerts) > shown:
+        lines.append(f"[dim]… {len(alerts) - shown} earlier alerts in the events log[/]")
+    return "\n".join(lines)
+
+
+class RunHeader(Vertical):
+    DEFAULT_CSS = """
+    RunHeader { height: auto; padding: 0 1; border-bottom: solid $panel; }
+    RunHeader #header-progress { height: 1; }
+    RunHeader ProgressBar { height: 1; }
+    RunHeader ProgressBar Bar { width: 1fr; }
+    RunHeader #header-glance { height: 1; }
+    RunHeader #header-alerts { height: auto; max-height: 7; }
+    RunHeader #header-alerts.-empty { display: none; }
+    """
+
+    def compose(self) -> ComposeResult:
+        yield Static("", id="header-progress", markup=False)
+        yield ProgressBar(show_eta=False, show_percentage=False, id="header-bar")
+        yield Static("", id="header-glance")
+        yield Static("", id="header-alerts", classes="-empty")
+
+    def show(
+        self,
+        state: RunState,
+        progress: Progress,
+        losses: Mapping[str, Sequence[float]],
+    ) -> None:
+        self.query_one("#header-progress", Static).update(format_progress(progress) or state.status)
+        bar = self.query_one(ProgressBar)
+        if progress.max_steps:
+            bar.update(total=progress.max_steps, progress=progress.step or 0)
+        else:
+            bar.update(total=None)
+        glance = [part for part in (loss_glance(losses), resources_text(state.last_metrics)) if part]
+        self.query_one("#header-glance", Static).update(" · ".join(glance) or "[dim]no metrics yet[/]")
+        alerts = self.query_one("#header-alerts", Static)
+        alerts.set_class(not state.alerts, "-empty")
+        if state.alerts:
+            alerts.update(describe_alerts(state.alerts))
+
+    def show_progress(self, progress: Progress, status: str) -> None:
+        """Only the first line: elapsed and ETA move while the log is quiet."""
+        self.query_one("#header-progress", Static).update(format_progress(progress) or status)
