@@ -8,7 +8,8 @@ from __future__ import annotations
 
 import sqlite3
 import sys
-from collections.abc import Iterator
+import time
+from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
 from datetime import datetime
 from pathlib import Path
@@ -17,8 +18,10 @@ from typing import TYPE_CHECKING, Any
 import click
 
 from ftui.config import Config
+from ftui.core.runs.kinds import AlertEvent, MetricEvent, RunEvent
 
 if TYPE_CHECKING:
+    from ftui.core.runs.state import RunState
     from ftui.services.store import Run, RunStore
 
 
@@ -148,9 +151,27 @@ def show_command(ctx: click.Context, run_id: str, as_json: bool) -> None:
         store.ingest_events(full_id)
         run = check_run(store, store.get_run(full_id))
         if as_json:
-            echo_json(run.to_json_dict())
+            alerts = [
+                {
+                    "kind": alert.kind,
+                    "message": alert.message,
+                    "steps": list(alert.steps),
+                    "advice": alert.advice,
+                    "ts": alert.ts,
+                }
+                for alert in run_alerts(store, run.id)
+            ]
+            echo_json({**run.to_json_dict(), "alerts": alerts})
             return
         click.echo(describe_run(store, run))
+
+
+def run_alerts(store: RunStore, run_id: str) -> list[AlertEvent]:
+    """The alerts the run's log holds, oldest first (from the store's index of its events)."""
+    from ftui.core.runs.events import parse_event
+
+    events = (parse_event(record) for record in store.events(run_id, types=("alert",)))
+    return [event for event in events if isinstance(event, AlertEvent)]
 
 
 def describe_run(store: RunStore, run: Run) -> str:
@@ -193,6 +214,10 @@ def describe_run(store: RunStore, run: Run) -> str:
             f"  {name:<26} {format_metric(value)}"
             for name, value in sorted(run.final_metrics.items())
         )
+    alerts = run_alerts(store, run.id)
+    if alerts:
+        lines.append("Alerts")
+        lines.extend(f"  {format_time(alert.ts)}  {alert_line(alert)}" for alert in alerts)
     artifacts = store.artifacts(run.id)
     if artifacts:
         lines.append("Artifacts")
@@ -257,6 +282,77 @@ def watch_command(
             sys.exit(1)
 
 
+PROGRESS_EVERY_S = 1.0  # at most one progress line a second while metrics flood in
+
+
+def alert_line(alert: AlertEvent) -> str:
+    """An alert, made to stand out among the log lines: "! alert overfitting: ... — try: ..."."""
+    text = f"! alert {alert.kind}: {alert.message}"
+    if alert.steps:
+        first, last = min(alert.steps), max(alert.steps)
+        text += f" (step {first})" if first == last else f" (steps {first}-{last})"
+    return text + (f" — try: {alert.advice}" if alert.advice else "")
+
+
+class WatchPrinter:
+    """What `ftui runs watch` prints of each update: every event but metrics as one line (alerts
+    standing out), and for metrics one progress line (step, losses, ETA) at most every
+    `every_s` seconds, the latest always printed at the end, however fast they come."""
+
+    def __init__(
+        self,
+        echo: Callable[[str], None],
+        *,
+        every_s: float = PROGRESS_EVERY_S,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
+        from ftui.core.runs.progress import ProgressTracker
+
+        self.echo = echo
+        self.every_s = every_s
+        self.clock = clock
+        self.tracker = ProgressTracker()
+        self._pending: tuple[RunState, float | None] | None = None  # a line not printed yet
+        self._printed_at: float | None = None
+
+    def update(self, events: Iterable[RunEvent], state: RunState) -> None:
+        from ftui.core.runs.describe import describe_event
+
+        metric_ts = None
+        for event in events:
+            if isinstance(event, MetricEvent):
+                metric_ts = event.ts
+            elif isinstance(event, AlertEvent):
+                self.echo(f"{_clock(event.ts)}  {alert_line(event)}")
+            else:
+                self.echo(describe_event(event))
+        self.tracker.feed(events)
+        if metric_ts is not None:
+            self._pending = (state, metric_ts)
+        now = self.clock()
+        due = self._printed_at is None or now - self._printed_at >= self.every_s
+        if self._pending is not None and (due or state.is_terminal):
+            self.flush()
+
+    def flush(self) -> None:
+        """Print the progress line still held back, if any."""
+        from ftui.core.runs.progress import progress_line
+
+        if self._pending is None:
+            return
+        state, ts = self._pending
+        self._pending = None
+        self._printed_at = self.clock()
+        progress = self.tracker.snapshot(state, now=time.time())
+        self.echo(f"{_clock(ts)}  {progress_line(progress, state)}")
+
+
+def _clock(ts: float | None) -> str:
+    from ftui.core.runs.describe import TIME_ONLY
+
+    return datetime.fromtimestamp(ts).strftime(TIME_ONLY) if ts is not None else "-"
+
+
 def follow_and_print(
     store: RunStore,
     run_id: str,
@@ -264,23 +360,29 @@ def follow_and_print(
     history_from: int | None,
     interval: float = 0.5,
     quiet: bool = False,
+    progress_every_s: float = PROGRESS_EVERY_S,
 ) -> str:
     """Print a run's events (from `history_from`) until it ends; returns its final status.
-    A run whose process died is recorded failed on the way (see services.follow)."""
+    Metrics become a throttled progress line (see `WatchPrinter`). A run whose process died is
+    recorded failed on the way (see services.follow)."""
     import asyncio
 
-    from ftui.core.runs.describe import describe_event
     from ftui.services.follow import follow_run
+
+    printer = WatchPrinter(click.echo, every_s=progress_every_s)
 
     async def follow() -> str:
         status = ""
-        async for update in follow_run(
-            store, run_id, history_from=history_from, poll_interval=interval
-        ):
+        try:
+            async for update in follow_run(
+                store, run_id, history_from=history_from, poll_interval=interval
+            ):
+                if not quiet:
+                    printer.update(update.events, update.state)
+                status = update.state.status
+        finally:
             if not quiet:
-                for event in update.events:
-                    click.echo(describe_event(event))
-            status = update.state.status
+                printer.flush()
         return status
 
     return asyncio.run(follow())

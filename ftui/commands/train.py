@@ -310,6 +310,20 @@ def cancel_command(ctx: click.Context, run_id: str, grace: float) -> None:
         click.echo(f"Run {run.id} {run.status}.")
 
 
+@train_group.command("checkpoint")
+@click.argument("run_id")
+@click.pass_context
+def checkpoint_command(ctx: click.Context, run_id: str) -> None:
+    """Save a checkpoint of a running local run at the end of its current step; it trains on
+    (its log says "Checkpoint requested at step N", then the checkpoint)."""
+    with open_store(ctx) as store:
+        run = _act(store, ctx, run_id, lambda backend, full_id: backend.checkpoint_now(full_id))
+        click.echo(
+            f"Checkpoint requested for run {run.id}: saved at the end of the current step "
+            f"(`ftui runs watch {run.id}` shows it)."
+        )
+
+
 @train_group.command("again")
 @click.argument("run_id")
 @click.option("--set", "changes", multiple=True, metavar="KEY=VALUE", help="Change a setting.")

@@ -12,6 +12,9 @@ so one that ends while ftui is open never lingers as a zombie.
 
 Cancel sends SIGTERM to the whole process group (every rank of a multi-GPU run): the trainer saves
 a checkpoint at the end of the current step and exits `cancelled`. After a grace period, SIGKILL.
+"Checkpoint now" sends SIGUSR1 to the training processes of the group only (a multi-GPU run's
+`accelerate` launcher has no handler for it, and would die of it): each saves a checkpoint at the
+end of the current step and trains on.
 """
 
 from __future__ import annotations
@@ -244,6 +247,65 @@ def request_stop(run_dir: Path, process_file: str = PROCESS_FILE) -> ProcessReco
     if record is None or not record.local:
         return None
     return record if _signal_group(record, signal.SIGTERM) else None
+
+
+TRAINING_MODULE = "ftui.train"
+
+
+def _group_members(pgid: int) -> list[int] | None:
+    """The pids in process group `pgid`, from /proc (None where there is no /proc)."""
+    proc = Path("/proc")
+    if not (proc / "self" / "stat").exists():
+        return None
+    members = []
+    for entry in proc.iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            fields = (entry / "stat").read_text().rsplit(")", 1)[1].split()
+        except (OSError, IndexError):
+            continue  # gone meanwhile
+        if len(fields) > 2 and fields[2] == str(pgid):
+            members.append(int(entry.name))
+    return members
+
+
+def runs_training(argv: list[str]) -> bool:
+    """Whether a command line is the training process itself: Python's first `-m` names
+    ftui.train (an `accelerate` launcher's names accelerate, and ftui.train only later)."""
+    for index, arg in enumerate(argv[:-1]):
+        if arg == "-m":
+            return argv[index + 1] == TRAINING_MODULE
+    return False
+
+
+def _command_line(pid: int) -> list[str]:
+    try:
+        raw = Path(f"/proc/{pid}/cmdline").read_bytes()
+    except OSError:
+        return []
+    return raw.decode(errors="replace").split("\0")
+
+
+def request_checkpoint(run_dir: Path, process_file: str = PROCESS_FILE) -> list[int]:
+    """Send SIGUSR1 to the run's training processes; returns the pids signalled (none: the run's
+    process is not running here)."""
+    record = read_process(run_dir, process_file)
+    if record is None or not record.local or not pid_alive(record):
+        return []
+    members = _group_members(record.pid)
+    if members is None:  # no /proc: only a single training process can be told apart
+        members = [record.pid] if runs_training(record.argv) else []
+    else:
+        members = [pid for pid in members if runs_training(_command_line(pid))]
+    signalled = []
+    for pid in sorted(members):
+        try:
+            os.kill(pid, signal.SIGUSR1)
+        except (ProcessLookupError, PermissionError):
+            continue
+        signalled.append(pid)
+    return signalled
 
 
 async def stop(run_dir: Path, grace_s: float = DEFAULT_GRACE_S, poll_s: float = 0.2) -> str:

@@ -18,6 +18,7 @@ import orjson
 
 from ftui.core.dataset.atomic import atomic_write_bytes
 from ftui.core.runs.events import CONFIG_FILE, EVENTS_FILE
+from ftui.core.runs.progress import format_duration
 
 if TYPE_CHECKING:
     from ftui.services.store import Run
@@ -83,22 +84,6 @@ def remove_run_dir(directory: Path) -> None:
 
 
 # -- how a run reads in a table (shared by `ftui runs` and the Runs pane) ----------------------
-
-
-def format_duration(seconds: float | None) -> str:
-    if seconds is None:
-        return "-"
-    whole = round(seconds)
-    if whole < 60:
-        return f"{whole}s"
-    minutes, seconds = divmod(whole, 60)
-    if minutes < 60:
-        return f"{minutes}m{seconds:02d}s"
-    hours, minutes = divmod(minutes, 60)
-    if hours < 48:
-        return f"{hours}h{minutes:02d}m"
-    days, hours = divmod(hours, 24)
-    return f"{days}d{hours:02d}h"
 
 
 def format_cost(cost_usd: float | None) -> str:

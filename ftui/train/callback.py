@@ -1,5 +1,5 @@
-"""Trainer callbacks: every log and checkpoint into the run's event log (as typed events), and a
-graceful stop.
+"""Trainer callbacks: every log and checkpoint into the run's event log (as typed events, with
+the process's resource use), a checkpoint on request, and a graceful stop.
 
 Only the main process (rank 0) writes events; the other ranks of a multi-GPU run stay silent so each
 step is logged once.
@@ -7,6 +7,7 @@ step is logged once.
 
 from __future__ import annotations
 
+import os
 import time
 from pathlib import Path
 from typing import Any
@@ -15,7 +16,7 @@ from transformers import TrainerCallback, TrainerControl, TrainerState, Training
 
 from ftui.core.runs.events import EventWriter
 from ftui.core.runs.kinds import CheckpointEvent, MetricEvent
-from ftui.train.stop import StopRequest
+from ftui.train.stop import CheckpointRequest, StopRequest
 
 # Trainer / trl log keys -> ftui metric names (OpenAI's names where they overlap).
 METRIC_NAMES = {
@@ -29,6 +30,85 @@ METRIC_NAMES = {
     "eval_entropy": "valid_entropy",
 }
 SUMMARY_KEY = "train_runtime"
+GIB = 1024**3
+
+
+class ResourceSampler:
+    """This process's resource use, cheaply (no subprocess, no file but /proc/self/statm):
+
+    - on CUDA, `gpu_memory_gb` (GiB the caching allocator holds now, all devices of this
+      process) and `gpu_utilization` (percent, the device's, when `torch.cuda.utilization` works:
+      it needs pynvml, and is left out for good after its first failure);
+    - else `cpu_percent` (this process's CPU time over wall time since the last sample: 100 is
+      one core busy);
+    - and always `ram_gb` (resident memory, GiB).
+    """
+
+    def __init__(self) -> None:
+        import torch
+
+        self._torch = torch
+        self.on_cuda = torch.cuda.is_available()
+        self._utilization = self.on_cuda
+        self._page_size = os.sysconf("SC_PAGE_SIZE") if hasattr(os, "sysconf") else 4096
+        self._last_cpu = self._cpu_seconds()
+        self._last_wall = time.monotonic()
+
+    @staticmethod
+    def _cpu_seconds() -> float:
+        times = os.times()
+        return times.user + times.system
+
+    def _rss_bytes(self) -> int | None:
+        try:
+            with open("/proc/self/statm", "rb") as statm:
+                return int(statm.read().split()[1]) * self._page_size
+        except (OSError, IndexError, ValueError):
+            pass
+        try:
+            import resource
+
+            return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024  # the peak: KiB
+        except (ImportError, OSError):
+            return None
+
+    def sample(self) -> dict[str, float]:
+        values: dict[str, float] = {}
+        if self.on_cuda:
+            cuda = self._torch.cuda
+            reserved = sum(cuda.memory_reserved(index) for index in range(cuda.device_count()))
+            values["gpu_memory_gb"] = round(reserved / GIB, 3)
+            if self._utilization:
+                try:
+                    values["gpu_utilization"] = float(cuda.utilization())
+                except Exception:  # no pynvml, or a driver that will not say: not worth a word
+                    self._utilization = False
+        else:
+            cpu, wall = self._cpu_seconds(), time.monotonic()
+            if wall > self._last_wall:
+                values["cpu_percent"] = round(
+                    100.0 * (cpu - self._last_cpu) / (wall - self._last_wall), 1
+                )
+            self._last_cpu, self._last_wall = cpu, wall
+        rss = self._rss_bytes()
+        if rss is not None:
+            values["ram_gb"] = round(rss / GIB, 3)
+        return values
+
+
+def agreed_across_ranks(requested: bool) -> bool:
+    """Under multi-GPU training, True on every rank when any rank asks (an all-reduce of the
+    flag), so all processes act at the same step even if a signal reached them apart."""
+    import torch.distributed as dist
+
+    if dist.is_available() and dist.is_initialized() and dist.get_world_size() > 1:
+        import torch
+
+        device = "cuda" if torch.cuda.is_available() else "cpu"
+        flag = torch.tensor([1 if requested else 0], device=device)
+        dist.all_reduce(flag, op=dist.ReduceOp.MAX)
+        return bool(flag.item())
+    return requested
 
 
 def is_summary(logs: dict[str, Any]) -> bool:
@@ -38,15 +118,19 @@ def is_summary(logs: dict[str, Any]) -> bool:
 
 
 class EventLogCallback(TrainerCallback):
-    """Appends metrics (with tokens/s) and checkpoints to events.jsonl.
+    """Appends metrics (with tokens/s and resource use) and checkpoints to events.jsonl.
 
     Throughput counts the tokens the Trainer saw that are not padding
-    (`include_num_input_tokens_seen="non_padding"`), over wall-clock time between logs.
+    (`include_num_input_tokens_seen="non_padding"`), over wall-clock time between logs. Each
+    training step's metrics carry the `ResourceSampler`'s values too.
     """
 
-    def __init__(self, writer: EventWriter, run_dir: Path) -> None:
+    def __init__(
+        self, writer: EventWriter, run_dir: Path, resources: ResourceSampler | None = None
+    ) -> None:
         self.writer = writer
         self.run_dir = run_dir
+        self.resources = resources or ResourceSampler()
         self._session_start_tokens = 0  # tokens already seen by the run this session resumed
         self._last_tokens = 0
         self._last_time = 0.0
@@ -84,6 +168,8 @@ class EventLogCallback(TrainerCallback):
         if "loss" in logs and tokens > self._last_tokens and now > self._last_time:
             values["tokens_per_second"] = (tokens - self._last_tokens) / (now - self._last_time)
             self._last_tokens, self._last_time = tokens, now
+        if "loss" in logs:
+            values.update(self.resources.sample())
         if not values:
             return
         epoch = round(float(state.epoch), 4) if state.epoch is not None else None
@@ -121,6 +207,27 @@ class EventLogCallback(TrainerCallback):
         self.writer.write(CheckpointEvent(ts=time.time(), step=state.global_step, path=path))
 
 
+class CheckpointOnRequestCallback(TrainerCallback):
+    """On a checkpoint request ("checkpoint now"): save at the end of the current step and go on.
+
+    The checkpoint event itself is written by `EventLogCallback.on_save`, as for any save.
+    """
+
+    def __init__(self, request: CheckpointRequest, writer: EventWriter) -> None:
+        self.request = request
+        self.writer = writer
+        self.saved_at_steps: list[int] = []
+
+    def on_step_end(
+        self, args: TrainingArguments, state: TrainerState, control: TrainerControl, **kw: Any
+    ) -> None:
+        if agreed_across_ranks(self.request.take()):
+            control.should_save = True
+            self.saved_at_steps.append(state.global_step)
+            if state.is_world_process_zero:
+                self.writer.log(f"Checkpoint requested at step {state.global_step}.")
+
+
 class GracefulStopCallback(TrainerCallback):
     """On a stop request: save a checkpoint at the end of the current step, then stop.
 
@@ -132,19 +239,6 @@ class GracefulStopCallback(TrainerCallback):
         self.stop = stop
         self.stopped_at_step: int | None = None
 
-    def _agreed(self) -> bool:
-        requested = self.stop.is_set()
-        import torch.distributed as dist
-
-        if dist.is_available() and dist.is_initialized() and dist.get_world_size() > 1:
-            import torch
-
-            device = "cuda" if torch.cuda.is_available() else "cpu"
-            flag = torch.tensor([1 if requested else 0], device=device)
-            dist.all_reduce(flag, op=dist.ReduceOp.MAX)
-            return bool(flag.item())
-        return requested
-
     def on_train_begin(
         self, args: TrainingArguments, state: TrainerState, control: TrainerControl, **kw: Any
     ) -> None:
@@ -153,7 +247,7 @@ class GracefulStopCallback(TrainerCallback):
     def on_step_end(
         self, args: TrainingArguments, state: TrainerState, control: TrainerControl, **kw: Any
     ) -> None:
-        if self._agreed():
+        if agreed_across_ranks(self.stop.is_set()):
             control.should_save = True
             control.should_training_stop = True
             self.stopped_at_step = state.global_step

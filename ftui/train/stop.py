@@ -36,3 +36,25 @@ class StopRequest:
         """Before training: a stop request ends the run now (there is nothing to save)."""
         if self.is_set() and not self.training_started:
             raise StoppedBeforeTraining(self.signal_name or "request")
+
+
+class CheckpointRequest:
+    """A request to save a checkpoint now and go on training: set from a signal handler
+    (SIGUSR1), taken by the training loop at the next step's end. Requests made while one is
+    pending count once."""
+
+    def __init__(self) -> None:
+        self._event = threading.Event()
+
+    def set(self) -> None:
+        self._event.set()
+
+    def is_set(self) -> bool:
+        return self._event.is_set()
+
+    def take(self) -> bool:
+        """True once per request: the caller acts on it."""
+        if not self._event.is_set():
+            return False
+        self._event.clear()
+        return True

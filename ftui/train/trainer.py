@@ -22,7 +22,7 @@ from ftui.core.runs.events import CONFIG_FILE, EVENTS_FILE, EventWriter, RunStat
 from ftui.core.training.chat_templates import TRAINING_TEMPLATES, choose_template
 from ftui.core.training.local_config import ConfigError, LocalTrainConfig
 from ftui.core.training.model_files import ModelNotFound, read_json, resolve_model
-from ftui.train.stop import StoppedBeforeTraining, StopRequest
+from ftui.train.stop import CheckpointRequest, StoppedBeforeTraining, StopRequest
 
 CHECKPOINTS_DIR = "checkpoints"
 ADAPTER_DIR = "adapter"
@@ -168,6 +168,7 @@ def run_training(
     *,
     resume: bool = False,
     stop: StopRequest | None = None,
+    checkpoint_request: CheckpointRequest | None = None,
 ) -> str:
     """Train the run in `run_dir`; returns the final status. Never raises for run failures:
     they end as a `failed` status event (and the traceback in train.log)."""
@@ -175,7 +176,8 @@ def run_training(
     stop = stop or StopRequest()
     writer: Any = EventWriter(run_dir / EVENTS_FILE) if is_main_process() else _Silent()
     try:
-        status = _train(run_dir, writer, resume=resume, stop=stop)
+        requests = checkpoint_request or CheckpointRequest()
+        status = _train(run_dir, writer, resume=resume, stop=stop, checkpoint_request=requests)
     except StoppedBeforeTraining as exc:
         writer.status(RunStatus.CANCELLED, message=f"Stopped by {exc} before training started.")
         return RunStatus.CANCELLED
@@ -206,7 +208,14 @@ def _describe_exception(exc: BaseException) -> str:
     return f"{type(exc).__name__}: {exc}"
 
 
-def _train(run_dir: Path, writer: Any, *, resume: bool, stop: StopRequest) -> str:
+def _train(
+    run_dir: Path,
+    writer: Any,
+    *,
+    resume: bool,
+    stop: StopRequest,
+    checkpoint_request: CheckpointRequest,
+) -> str:
     config = read_config(run_dir)
     model_dir = model_folder(config)
     writer.status(
@@ -276,10 +285,15 @@ def _train(run_dir: Path, writer: Any, *, resume: bool, stop: StopRequest) -> st
     stop.raise_if_set()
 
     trainer = _build_trainer(config, run_dir, model, tokenizer, train_rows, eval_rows, placement)
-    from ftui.train.callback import EventLogCallback, GracefulStopCallback
+    from ftui.train.callback import (
+        CheckpointOnRequestCallback,
+        EventLogCallback,
+        GracefulStopCallback,
+    )
 
     graceful = GracefulStopCallback(stop)
     trainer.add_callback(EventLogCallback(writer, run_dir))
+    trainer.add_callback(CheckpointOnRequestCallback(checkpoint_request, writer))
     trainer.add_callback(graceful)
     if config.early_stopping_patience and eval_rows:
         from transformers import EarlyStoppingCallback

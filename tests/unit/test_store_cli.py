@@ -131,7 +131,7 @@ def test_watch_follows_a_live_run_until_it_finishes(store: RunStore, home: Path)
     code, out, _ = run_cli(home, "watch", run.id, "--interval", "0.05")
     trainer.join()
     assert code == 1  # the run failed
-    assert "step 3/3" in out and "train_loss 0" in out
+    assert "step 3/3" in out and "loss 0" in out
     assert "saved the adapter" in out and "-> failed: disk full" in out
     assert out.rstrip().endswith(f"Run {run.id} failed.")
     assert store.get_run(run.id).status == "failed"  # watching indexed it too
@@ -141,7 +141,7 @@ def test_watch_replays_a_finished_run(store: RunStore, home: Path) -> None:
     run_id = finished_run(store)
     code, out, _ = run_cli(home, "watch", run_id)
     assert code == 0
-    assert "train_loss 1.5" in out and out.rstrip().endswith("succeeded.")
+    assert "loss 1.5" in out and out.rstrip().endswith("succeeded.")
 
 
 def test_rm_without_an_answer_deletes_nothing(store: RunStore, home: Path) -> None:
@@ -154,9 +154,9 @@ def test_watch_prints_only_recent_history_unless_asked(store: RunStore, home: Pa
     run_id = finished_run(store)
     code, out, _ = run_cli(home, "watch", run_id, "--history", "1")
     assert code == 0
-    assert "-> succeeded" in out and "train_loss" not in out
+    assert "-> succeeded" in out and "loss" not in out
     code, out, _ = run_cli(home, "watch", run_id, "--all")
-    assert "-> created" in out and "train_loss 2" in out
+    assert "-> created" in out and "step 2 · " in out and "loss 1.5" in out
 
 
 def test_a_corrupt_store_gets_a_clear_message(home: Path) -> None:

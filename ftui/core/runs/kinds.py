@@ -12,7 +12,11 @@ Kinds and their fields on disk (`type` names the kind):
 - `metric`:     `step` (int), optional `max_steps`, `epoch`, and `values`: name -> float.
                 Names follow OpenAI's checkpoint metrics where they overlap: `train_loss`,
                 `valid_loss`, `train_mean_token_accuracy`, `valid_mean_token_accuracy`,
-                `learning_rate`, `grad_norm`, `tokens_per_second`.
+                `learning_rate`, `grad_norm`, `tokens_per_second`. A local run's step metrics
+                carry its training process's resource use too: `gpu_memory_gb` (GiB its CUDA
+                allocator holds) and `gpu_utilization` (percent, when the driver says) on a
+                GPU, else `cpu_percent` (CPU time over wall time since the last log; 100 is
+                one core), and `ram_gb` (resident memory, GiB).
 - `checkpoint`: `step`, `path` (relative to the run directory or absolute; for a checkpoint kept
                 by a remote service, the model name it is used by, also in `model_id`), optional
                 `model_id` and `metrics` (name -> float, the checkpoint's own, named as `metric`'s)

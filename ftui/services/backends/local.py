@@ -49,6 +49,7 @@ class LocalBackend(TrainingBackend[LocalTrainConfig, Preflight]):
         label="Local (LoRA / QLoRA)",
         cancel=True,
         resume=True,
+        checkpoint_now=True,
         run_again=True,
         local_gpu=True,
         memory_estimate=True,
@@ -184,6 +185,27 @@ class LocalBackend(TrainingBackend[LocalTrainConfig, Preflight]):
         else:
             message = "Cancelled; the process exited without writing its final status."
         return self.store.update_run(run.id, status=RunStatus.CANCELLED, message=message)
+
+    async def checkpoint_now(self, run_id: str) -> Run:
+        """Ask the training process to save a checkpoint at the end of its current step and train
+        on (SIGUSR1); its log then says "Checkpoint requested at step N" and the checkpoint."""
+        return await asyncio.to_thread(self._request_checkpoint, run_id)
+
+    def _request_checkpoint(self, run_id: str) -> Run:
+        run = self.owned_run(run_id)
+        self.store.ingest_events(run.id)
+        run = self.store.get_run(run.id)
+        if run.is_terminal:
+            raise LaunchError(f"Run {run.id} is {run.status}: there is no training to checkpoint.")
+        record = launcher.read_process(run.run_dir)
+        if record is not None and not record.local:
+            raise LaunchError(
+                f"Run {run.id} trains on {record.host}: ask for a checkpoint there "
+                f"(`ftui train checkpoint {run.id}`)."
+            )
+        if not launcher.request_checkpoint(run.run_dir):
+            raise LaunchError(f"Run {run.id} has no training process running here.")
+        return run
 
     # -- after a restart ----------------------------------------------------------------------
 
