@@ -26,7 +26,9 @@ class ChartApp(App[None]):
 
 def noisy(count: int, every: int = 1, offset: float = 0.0) -> list[tuple[int, float]]:
     """A falling loss with a saw-tooth on it, one point every `every` steps."""
-    return [(i * every, offset + 3.0 / (1 + i / 50) + (0.4 if i % 2 else 0.0)) for i in range(count)]
+    return [
+        (i * every, offset + 3.0 / (1 + i / 50) + (0.4 if i % 2 else 0.0)) for i in range(count)
+    ]
 
 
 def plotted(chart: LossChart) -> list[tuple[str | None, str, list[float], list[float]]]:
