@@ -264,3 +264,13 @@ async def test_drawing_five_long_series_stays_cheap() -> None:
         # About 60 ms on a loaded 2-core machine (bench/bench_chart.py); drawing the 50,000
         # points unthinned takes seconds.
         assert best < 0.25, f"set_series + build of 5 x 10,000 points took {best * 1000:.0f} ms"
+
+
+async def test_cycle_zoom_steps_through_the_presets_narrower_than_the_run() -> None:
+    async with ChartApp().run_test(size=(WIDTH, HEIGHT)) as pilot:
+        chart = pilot.app.query_one(LossChart)
+        assert chart.cycle_zoom() is None  # no series: nothing to zoom into
+        chart.set_series({"train_loss": noisy(5000)})
+        assert [chart.cycle_zoom() for _ in range(4)] == [1000, 200, 50, None]
+        chart.set_series({"train_loss": noisy(120)})
+        assert [chart.cycle_zoom() for _ in range(3)] == [50, None, 50]

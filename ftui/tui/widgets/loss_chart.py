@@ -36,7 +36,13 @@ SPARSE_FRACTION = 4  # "few": under one point per this many columns
 # plotext joins every pair of points itself and that join is most of the cost of drawing a chart.
 RAW_POINTS_PER_COLUMN = 2
 LINE_POINTS_PER_COLUMN = 1
-UNSIZED_WIDTH = 80  # columns assumed before the chart is laid out
+UNSIZED_WIDTH = 80
+ZOOM_PRESETS: tuple[int | None, ...] = (
+    None,
+    1000,
+    200,
+    50,
+)  # what `cycle_zoom` steps through  # columns assumed before the chart is laid out
 
 # Theme variables the series take their colours from, in order: each theme makes them readable
 # on its own background, dark or light.
@@ -172,6 +178,16 @@ class LossChart(PlotextPlot):
             raise ValueError(f"steps to show must be a whole number > 0 or None, not {steps}")
         self.zoom_steps = steps
         self._draw()
+
+    def cycle_zoom(self) -> int | None:
+        """Zoom to the next of `ZOOM_PRESETS` that shows less than the chart's whole span of
+        steps, back to the whole run after the last; returns the steps now shown (None: all)."""
+        steps = [step for points in self.series.values() for step in (points[0][0], points[-1][0])]
+        span = max(steps) - min(steps) if steps else 0
+        useful = [None, *(n for n in ZOOM_PRESETS if n is not None and n < span)]
+        current = useful.index(self.zoom_steps) if self.zoom_steps in useful else 0
+        self.zoom_last(useful[(current + 1) % len(useful)])
+        return self.zoom_steps
 
     @property
     def full_title(self) -> str:
