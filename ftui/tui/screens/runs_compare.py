@@ -77,6 +77,8 @@ class CompareScreen(Screen[None]):
     BINDINGS: ClassVar = [
         command("escape,q", "close", "Back", "Back to the list of runs.", show=True),
         command("m", "next_metric", "Metric", "Chart the next metric for every run.", show=True),
+        command("s", "toggle_smoothing", "Smoothing", "Smooth the curves (EMA) or show them raw."),
+        command("z", "zoom", "Zoom", "Chart the last 1000, 200, 50 steps, then the whole run."),
     ]
 
     def __init__(self, store: RunStore, run_ids: list[str], *, now: float | None = None) -> None:
@@ -153,6 +155,12 @@ class CompareScreen(Screen[None]):
     def action_next_metric(self) -> None:
         self.metric_index += 1
         self._draw_chart()
+
+    def action_toggle_smoothing(self) -> None:
+        self.query_one(LossChart).toggle_smoothing()
+
+    def action_zoom(self) -> None:
+        self.query_one(LossChart).cycle_zoom()
 
     def action_close(self) -> None:
         self.dismiss(None)
