@@ -94,7 +94,8 @@ def main() -> None:
             assert len(series) == len(asked)
             assert len(sample["train_loss"]) == POINTS and len(sample["valid_loss"]) == POINTS
             print(
-                f"  {label:<24} {seconds * 1000:>9.1f} ms  ({seconds / len(asked) * 1e6:.0f} µs a run)"
+                f"  {label:<24} {seconds * 1000:>9.1f} ms"
+                f"  ({seconds / len(asked) * 1e6:.0f} µs a run)"
             )
 
         print("\n== baseline: RunStore.metrics(run, names, max_points) once per run")
@@ -105,7 +106,8 @@ def main() -> None:
                 1,
             )
             print(
-                f"  {label:<24} {seconds * 1000:>9.1f} ms  ({seconds / len(asked) * 1e6:.0f} µs a run)"
+                f"  {label:<24} {seconds * 1000:>9.1f} ms"
+                f"  ({seconds / len(asked) * 1e6:.0f} µs a run)"
             )
         store.close()
 

@@ -3,6 +3,7 @@ SQLite file filled from real event logs."""
 
 from __future__ import annotations
 
+import itertools
 import sqlite3
 from collections.abc import Iterator
 from pathlib import Path
@@ -44,7 +45,7 @@ def test_a_long_series_is_thinned_evenly_over_the_whole_run_with_its_last_point(
     assert series["valid_loss"] == [5.0, 25.0, 50.0, 75.0, 100.0]
     wide = store.recent_series(["long"], points=24)["long"]["train_loss"]
     assert len(wide) == 24 and wide == sorted(wide) and wide[0] == 1.0 and wide[-1] == 1000.0
-    gaps = [b - a for a, b in zip(wide, wide[1:], strict=False)]
+    gaps = [b - a for a, b in itertools.pairwise(wide)]
     assert max(gaps) - min(gaps) <= 1  # even spacing, to the step
 
 
