@@ -20,17 +20,24 @@ def test_a_narrow_runs_table_leaves_out_whole_columns_rather_than_cutting_them()
     assert all(everything), "a wide table shows every column"
     widths = column_widths(78)  # the runs table at 80 columns, less its scrollbar gutter
     shown = [name for name, w in zip(names, widths, strict=True) if w]
-    assert shown == [
-        "status",
-        "id",
-        "base_model",
-        "dataset",
-        "examples",
-        "train_loss",
-        "valid_loss",
-    ]
+    assert shown == ["status", "id", "base_model", "dataset", "loss", "eval"]
     # What is shown fits exactly: columns, one space between each, and the mark.
     assert sum(w for w in widths if w) + len(shown) - 1 + 2 == 78
+    # The model and the dataset keep a readable width; each loss column has room for a
+    # sparkline of 7 cells before its number ("0.4120").
+    by_name = dict(zip(names, widths, strict=True))
+    assert by_name["base_model"] >= 12 and by_name["dataset"] >= 12
+    assert by_name["loss"] == by_name["eval"] == 14
+
+
+def test_a_wide_runs_table_gives_its_room_to_the_step_and_the_sparklines() -> None:
+    names = [name for name, _, _ in COLUMNS]
+    wide = dict(zip(names, column_widths(198), strict=True))
+    assert all(wide.values())
+    assert wide["status"] == 17  # "running 1200/4000"
+    assert wide["loss"] == wide["eval"] == 31  # 24-cell sparklines
+    assert wide["base_model"] <= 31 and wide["dataset"] <= 31
+    assert sum(wide.values()) + len(wide) - 1 + 2 == 198
 
 
 async def test_at_80x24_the_example_list_gets_most_of_the_data_section(

@@ -244,6 +244,16 @@ class RunStore:
             self._connections, self.resolve_run_id(run_id), names, max_points=max_points
         )
 
+    def recent_series(
+        self,
+        run_ids: Collection[str],
+        names: Collection[str] = ("train_loss", "valid_loss"),
+        points: int = 24,
+    ) -> dict[str, dict[str, list[float]]]:
+        """Series of many runs (full ids) at once, each thinned to `points` values for a
+        sparkline: see `metrics.recent_series`."""
+        return metrics.recent_series(self._connections, run_ids, names, points)
+
     def metric_summary(self, run_id: str) -> dict[str, MetricSummary]:
         return metrics.metric_summary(self._connections, self.resolve_run_id(run_id))
 

@@ -3,9 +3,11 @@
 `RunsPane(services)` is what the workbench mounts (the app's services root: its run history and
 its backends); it works on its own in any App too (with `CSS_PATH = ftui.tui.stylesheet.APP_CSS`,
 where its styles are). The store is only touched from thread workers; results come back as
-messages. Runs still going are re-read every few seconds so their status, losses and durations
-move while the list is open. Cancel, pause and resume act on the run under the cursor through
-the backend that owns it, and are offered only where that backend and the run's status allow.
+messages. Runs still going are re-read every few seconds, by one timer and one worker for all of
+them, so their status, step, loss sparklines and durations move while the list is open; the
+sparklines of every listed run come from one store query (`RunStore.recent_series`). Cancel,
+pause and resume act on the run under the cursor through the backend that owns it, and are
+offered only where that backend and the run's status allow.
 """
 
 from __future__ import annotations
@@ -37,13 +39,16 @@ from ftui.tui.sections.runs_actions import (
     confirm_delete,
     control_run,
 )
-from ftui.tui.widgets.runs_table import RunsTable
+from ftui.tui.widgets.runs_table import SERIES_NAMES, RunsTable
 
 # The first page is shown at once; the rest of a long history follows from the same worker.
 FIRST_PAGE = 200
 ANY = "any"
 STATUS_CHOICES = [(status.value, status.value) for status in RunStatus]
 BACKEND_CHOICES = [("openai", "openai"), ("local", "local")]
+# Points per loss series read for the sparklines (the widest table draws 24 cells).
+SERIES_POINTS = 24
+Series = dict[str, dict[str, list[float]]]  # by run id, then metric name
 
 
 @dataclass(frozen=True)
@@ -76,6 +81,15 @@ class RunsLoaded(Message):
     runs: list[Run] = field(repr=False)
     total: int
     complete: bool
+    series: Series = field(default_factory=dict, repr=False)  # for some or all of `runs`
+
+
+@dataclass
+class SeriesRead(Message):
+    """The loss series of listed runs, read after the list itself (a long history's take time)."""
+
+    filters: RunFilters
+    series: Series = field(repr=False)
 
 
 @dataclass
@@ -91,6 +105,7 @@ class RunsRefreshed(Message):
 
     filters: RunFilters
     runs: list[Run] = field(repr=False)
+    series: Series = field(default_factory=dict, repr=False)
 
 
 class RunsPane(Container):
@@ -187,11 +202,20 @@ class RunsPane(Container):
         first = self.store.list_runs(**kwargs, limit=FIRST_PAGE)
         complete = len(first) < FIRST_PAGE
         total = len(first) if complete else self.store.count_runs(**kwargs)
-        self.post_message(RunsLoaded(filters, first, total, complete))
+        series = self._read_series(first)
+        self.post_message(RunsLoaded(filters, first, total, complete, series))
         # Bring runs that are still going up to date with their event logs, then read it all.
         if self.store.ingest_all(only_active=True) or not complete:
             runs = self.store.list_runs(**kwargs)
+            # The list first (the table keeps the first page's sparklines meanwhile), then
+            # every listed run's series in one query.
             self.post_message(RunsLoaded(filters, runs, len(runs), True))
+            self.post_message(SeriesRead(filters, self._read_series(runs)))
+
+    def _read_series(self, runs: list[Run]) -> Series:
+        return self.store.recent_series(
+            [run.id for run in runs], names=SERIES_NAMES, points=SERIES_POINTS
+        )
 
     @work(thread=True, group="runs-backends", exit_on_error=False)
     def _read_backends(self) -> None:
@@ -218,10 +242,16 @@ class RunsPane(Container):
         self.error = None
         self.total = event.total
         self.complete = event.complete
-        self.table.set_runs(event.runs, select=self._select_after_load)
+        self.table.set_runs(event.runs, select=self._select_after_load, series=event.series)
         self._select_after_load = None
         self._show_status()
         self.refresh_bindings()  # the run under the cursor may have a new status
+
+    @on(SeriesRead)
+    def _series_read(self, event: SeriesRead) -> None:
+        event.stop()
+        if event.filters == self.filters:
+            self.table.update_series(event.series)
 
     @on(Worker.StateChanged)
     def _worker_failed(self, event: Worker.StateChanged) -> None:
@@ -256,13 +286,13 @@ class RunsPane(Container):
             self.store.ingest_events(run_id)
             # A run whose process died while the list is open shows failed, not running forever.
             fresh.append(liveness.check_run(self.store, self.store.get_run(run_id)))
-        self.post_message(RunsRefreshed(filters, fresh))
+        self.post_message(RunsRefreshed(filters, fresh, self._read_series(fresh)))
 
     @on(RunsRefreshed)
     def _runs_refreshed(self, event: RunsRefreshed) -> None:
         event.stop()
         if event.filters == self.filters:
-            self.table.update_runs(event.runs)
+            self.table.update_runs(event.runs, series=event.series)
             self.refresh_bindings()
 
     def reload(self, *, select: str | None = None) -> None:

@@ -3,11 +3,17 @@
 A `ScrollView` with the Line API (like `ExampleList`), not a `DataTable`: only the visible lines are
 rendered, so ten thousand runs open and scroll as fast as ten. The table is told which runs to show
 (`set_runs`) and reports the cursor (`Highlighted`), Enter (`Opened`) and marks (`MarksChanged`).
+
+The "loss" and "eval" columns show a sparkline of the run's train_loss / valid_loss followed by its
+last value (`▇▅▄▃▂▂▁ 0.4120`), both lines of a run on one scale. The series are handed down with the
+runs (`set_runs(runs, series=...)`, `update_runs(runs, series=...)`): the table reads nothing
+itself, and a run it has no series for shows the number alone. A run under way shows its step in
+the status cell (`running 120/400`, or `running 30%` where that is too long).
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import ClassVar
 
@@ -18,7 +24,8 @@ from textual.cache import LRUCache
 from textual.message import Message
 from textual.strip import Strip
 
-from ftui.services.runs import NUMERIC_COLUMNS, run_row
+from ftui.core.runs.sparkline import finite_range, sparkline
+from ftui.services.runs import NUMERIC_COLUMNS, format_metric, run_row
 from ftui.services.store import Run
 from ftui.tui.keymap import command
 from ftui.tui.widgets.line_api import CursorList, cursor_bindings, fit
@@ -32,20 +39,39 @@ COLUMNS: tuple[tuple[str, str, int], ...] = (
     ("dataset", "dataset", 0),
     ("examples", "examples", 9),
     ("epochs", "epochs", 6),
-    ("train_loss", "train loss", 10),
-    ("valid_loss", "valid loss", 10),
+    ("loss", "loss", 14),
+    ("eval", "eval", 14),
     ("duration", "duration", 8),
     ("cost", "cost", 8),
 )
 STATUS_STYLES = ("running", "succeeded", "failed", "cancelled", "queued")
 MARK_WIDTH = 2
 
-__all__ = ["COLUMNS", "DROPPED_FIRST", "RunsTable", "column_widths", "fit"]
+# The sparkline columns: which series each draws, from the series handed to the table.
+SERIES_COLUMNS = {"loss": "train_loss", "eval": "valid_loss"}
+SERIES_NAMES = tuple(SERIES_COLUMNS.values())
+RIGHT_ALIGNED = NUMERIC_COLUMNS | SERIES_COLUMNS.keys()
+Series = Mapping[str, Sequence[float]]  # one run's series by metric name
+
+__all__ = [
+    "COLUMNS",
+    "DROPPED_FIRST",
+    "SERIES_NAMES",
+    "RunsTable",
+    "column_widths",
+    "fit",
+    "metric_cell",
+    "status_cell",
+]
 
 
-# On a narrow table these columns go first, in this order (80 columns keep the other seven).
-DROPPED_FIRST = ("cost", "duration", "epochs", "backend", "examples", "valid_loss")
+# On a narrow table these columns go first, in this order (80 columns keep the other six).
+DROPPED_FIRST = ("cost", "duration", "epochs", "backend", "examples", "eval")
 MIN_FLEXIBLE_WIDTH = 8
+# On a wide table the flexible columns stop growing here, and what is left widens these, in
+# order, by up to so many cells: room for "running 1200/4000" and 24-cell sparklines.
+FLEXIBLE_CAP = 30
+GROWTH = (("status", 6), ("loss", 17), ("eval", 17))
 
 
 def column_widths(width: int) -> list[int]:
@@ -66,9 +92,47 @@ def column_widths(width: int) -> list[int]:
     shown = [w for i, w in enumerate(widths) if w or i in flexible]
     fixed = sum(shown) + len(shown) - 1 + MARK_WIDTH
     room = max(len(flexible) * MIN_FLEXIBLE_WIDTH, width - fixed)
+    for name, most in GROWTH:
+        index = names.index(name)
+        spare = room - len(flexible) * FLEXIBLE_CAP
+        if spare <= 0:
+            break
+        if widths[index]:
+            grow = min(most, spare)
+            widths[index] += grow
+            room -= grow
     for n, index in enumerate(flexible):
         widths[index] = room // len(flexible) + (1 if n < room % len(flexible) else 0)
     return widths
+
+
+def status_cell(run: Run, text: str, width: int) -> str:
+    """The status text, with the step of a run under way when it fits in `width`."""
+    if run.is_terminal or run.last_step is None:
+        return text
+    step, total = run.last_step, run.max_steps
+    choices = [f"{text} {step:,}/{total:,}", f"{text} {step}/{total}"] if total else []
+    if total:
+        choices.append(f"{text} {min(99, step * 100 // total) if step < total else 100}%")
+    else:
+        choices.append(f"{text} {step:,}")
+    return next((choice for choice in choices if cell_len(choice) <= width), text)
+
+
+def metric_cell(
+    values: Sequence[float] | None,
+    last: float | None,
+    width: int,
+    scale: tuple[float, float] | None = None,
+) -> tuple[str, str]:
+    """(sparkline, number) for a cell `width` wide: the number right-aligned, the sparkline of
+    `values` (on `scale` when given) in the room left of it; no sparkline without values."""
+    number = format_metric(last if last is not None else (values[-1] if values else None))
+    room = width - cell_len(number) - 1
+    if not values or room < 2:
+        return "", number
+    low, high = scale if scale is not None else (None, None)
+    return sparkline(values, room, low=low, high=high) + " ", number
 
 
 class RunsTable(CursorList[str]):
@@ -129,15 +193,26 @@ class RunsTable(CursorList[str]):
         self.runs: Sequence[Run] = ()
         self.now: float | None = None  # fixed "now" for durations of running runs (tests)
         self._rows: LRUCache[str, dict[str, str]] = LRUCache(2048)
+        self.series: dict[str, Series] = {}  # by run id: the loss series the sparklines draw
 
     # -- what the parent tells the table --------------------------------------------------------
 
-    def set_runs(self, runs: Sequence[Run], *, select: str | None = None) -> None:
+    def set_runs(
+        self,
+        runs: Sequence[Run],
+        *,
+        select: str | None = None,
+        series: Mapping[str, Series] | None = None,
+    ) -> None:
         """Show these runs; the cursor goes to `select` when given and shown, else it stays on
-        the same run when that is still there."""
+        the same run when that is still there. `series` (by run id) replaces the sparklines of
+        those runs; the others keep theirs while they are shown."""
         keep = select if select is not None and any(r.id == select for r in runs) else self.run_id
         self.runs = runs
         ids = {run.id for run in runs}
+        self.series = {run_id: s for run_id, s in self.series.items() if run_id in ids}
+        if series:
+            self.series.update(series)
         self.marks &= ids
         self._rows.clear()
         index = next((i for i, run in enumerate(runs) if run.id == keep), None)
@@ -147,12 +222,21 @@ class RunsTable(CursorList[str]):
         self.scroll_cursor_into_view()
         self.post_highlighted()
 
-    def update_runs(self, runs: Sequence[Run]) -> None:
-        """Replace the shown runs that have these ids (a refresh of the runs still going)."""
+    def update_runs(
+        self, runs: Sequence[Run], *, series: Mapping[str, Series] | None = None
+    ) -> None:
+        """Replace the shown runs that have these ids (a refresh of the runs still going), and
+        the sparklines of those in `series`."""
         fresh = {run.id: run for run in runs}
         self.runs = [fresh.get(run.id, run) for run in self.runs]
         for run_id in fresh:
             self._rows.discard(run_id)
+        self.update_series(series or {})
+
+    def update_series(self, series: Mapping[str, Series]) -> None:
+        """New sparklines for the shown runs among these (by run id)."""
+        shown = {run.id for run in self.runs}
+        self.series.update((run_id, s) for run_id, s in series.items() if run_id in shown)
         self._strips.clear()
         self.refresh()
 
@@ -180,6 +264,42 @@ class RunsTable(CursorList[str]):
             self._rows[run.id] = row
         return row
 
+    def cell_texts(self, index: int, width: int) -> dict[str, str]:
+        """What each shown column of the run at `index` reads at this table width (the
+        sparkline and the number together): the row as painted, without styles."""
+        return {
+            name: "".join(text for text, _ in parts) for name, parts in self._cells(index, width)
+        }
+
+    def _cells(self, index: int, width: int) -> list[tuple[str, list[tuple[str, str | None]]]]:
+        """Per shown column: its parts, each (text, component class or None), fitted."""
+        run = self.runs[index]
+        row = self.row_texts(index)
+        series = self.series.get(run.id, {})
+        shown = [
+            (name, w) for (name, _, _), w in zip(COLUMNS, column_widths(width), strict=True) if w
+        ]
+        scale = finite_range(*(series.get(n, ()) for n in SERIES_NAMES)) if series else None
+        status_class = f"runs-table--{run.status}" if run.status in STATUS_STYLES else None
+        cells: list[tuple[str, list[tuple[str, str | None]]]] = []
+        for name, w in shown:
+            if name in SERIES_COLUMNS:
+                metric = SERIES_COLUMNS[name]
+                line, number = metric_cell(
+                    series.get(metric), run.final_metrics.get(metric), w, scale
+                )
+                if line:
+                    spark_class = status_class or "runs-table--marked"
+                    cells.append((name, [(line, f"{spark_class}:spark"), (number, None)]))
+                else:
+                    cells.append((name, [(fit(number, w, right=True), None)]))
+            elif name == "status":
+                cells.append((name, [(fit(status_cell(run, row["status"], w), w), status_class)]))
+            else:
+                component = "runs-table--dim" if name in ("id", "backend") else None
+                cells.append((name, [(fit(row[name], w, right=name in RIGHT_ALIGNED), component)]))
+        return cells
+
     # -- the CursorList hooks -------------------------------------------------------------------
 
     def mark_key(self, index: int) -> str:
@@ -200,7 +320,7 @@ class RunsTable(CursorList[str]):
     def render_header(self, width: int) -> Strip:
         widths = column_widths(width)
         cells = [
-            fit(header, w, right=name in NUMERIC_COLUMNS)
+            fit(header, w, right=name in RIGHT_ALIGNED)
             for (name, header, _), w in zip(COLUMNS, widths, strict=True)
             if w
         ]
@@ -213,26 +333,26 @@ class RunsTable(CursorList[str]):
         if cursor:
             cursor_style = self.get_component_rich_style("runs-table--cursor")
             base = base + (cursor_style if focused else Style(bgcolor=cursor_style.bgcolor))
-        row = self.row_texts(index)
-        status = self.runs[index].status
         segments = [
             Segment(
                 "● " if marked else "  ",
                 base + self.get_component_rich_style("runs-table--marked", partial=True),
             )
         ]
-        shown = [
-            (name, w) for (name, _, _), w in zip(COLUMNS, column_widths(width), strict=True) if w
-        ]
-        for n, (name, w) in enumerate(shown):
-            style = base
-            if name == "status" and status in STATUS_STYLES:
-                style = base + self.get_component_rich_style(f"runs-table--{status}", partial=True)
-            elif name in ("id", "backend"):
-                style = base + self.get_component_rich_style("runs-table--dim", partial=True)
-            text = fit(row[name], w, right=name in NUMERIC_COLUMNS)
-            segments.append(Segment(text if n == 0 else " " + text, style))
+        for n, (_, parts) in enumerate(self._cells(index, width)):
+            if n:
+                segments.append(Segment(" ", base))
+            for text, component in parts:
+                segments.append(Segment(text, base + self._part_style(component)))
         used = sum(cell_len(segment.text) for segment in segments)
         if used < width:
             segments.append(Segment(" " * (width - used), base))
         return Strip(segments, width).crop(0, width)
+
+    def _part_style(self, component: str | None) -> Style:
+        """A part's style; `<class>:spark` is only that class's colour (a sparkline)."""
+        if component is None:
+            return Style()
+        name, _, spark = component.partition(":")
+        style = self.get_component_rich_style(name, partial=True)
+        return Style(color=style.color) if spark else style
