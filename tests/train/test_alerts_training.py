@@ -164,3 +164,40 @@ def test_a_real_healthy_run_raises_no_alert_and_its_log_replays_clean(
     assert sum(1 for r in log if "valid_loss" in r.get("values", {})) == 6
     assert alerts_in(run_dir) == []
     assert AlertDetector().feed(parse_event(r) for r in log) == []
+
+
+def test_a_killed_process_leaves_a_process_died_alert_before_its_failed_status(
+    store: RunStore,
+) -> None:
+    import os
+    import signal
+
+    from ftui.services import launcher, liveness
+
+    run = store.create_run(backend="local", base_model="tiny-llama", config={"max_steps": 10})
+    with EventWriter(run.events_path) as events:
+        events.status("running")
+        events.metric(3, {"train_loss": 2.1}, max_steps=10)
+    last_words = "echo 'step 3/10 loss 2.1'; echo 'CUDA out of memory. Tried to allocate 2 GiB'"
+    record = launcher.launch(run.run_dir, argv=["sh", "-c", f"{last_words}; exec sleep 60"])
+    log_file = run.run_dir / launcher.LOG_FILE
+    wait_for(lambda: "out of memory" in log_file.read_text(), 10, "its last words", 0.02)
+    os.kill(record.pid, signal.SIGKILL)
+    wait_for(lambda: not launcher.pid_alive(record), 10, "the process to die", 0.02)
+
+    failed = liveness.check_run(store, store.get_run(run.id))
+    assert failed.status == "failed"
+    log = records(run.run_dir)
+    alert, last_lines, status = log[-3:]
+    assert alert["type"] == "alert" and alert["kind"] == "process_died"
+    assert alert["steps"] == [3]
+    assert alert["message"] == (
+        "the training process died without reporting at step 3; its last line: "
+        "CUDA out of memory. Tried to allocate 2 GiB"
+    )
+    assert "batch_size" in alert["advice"]
+    assert last_lines["type"] == "log" and status["status"] == "failed"
+    indexed = [e for e in store.export_run(run.id)["events"] if e["type"] == "alert"]
+    assert [e["kind"] for e in indexed] == ["process_died"]
+    assert liveness.check_run(store, store.get_run(run.id)).status == "failed"
+    assert sum(1 for r in records(run.run_dir) if r["type"] == "alert") == 1  # recorded once
