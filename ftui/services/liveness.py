@@ -3,7 +3,7 @@
 Every reader of the history (`ftui runs list/show/watch`, `--wait`, the run page, the app on
 start) asks here, so a training process killed with `kill -9` or by the OOM killer never stays
 `running`: the run becomes failed with the last lines its process wrote, in its `events.jsonl`
-(a log event, then a status event) and so in the store.
+(a `process_died` alert, a log event, then a status event) and so in the store.
 
 Each backend kind has its own check (a `LivenessCheck`: the run -> `ProcessGone`, or None while it
 is alive or cannot be told from here). The local one reads the launcher's `process.json`; a remote
@@ -16,9 +16,11 @@ effect (the key from the environment or the settings file), and always answers "
 
 from __future__ import annotations
 
+import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 
+from ftui.core.runs.alerts import process_died_alert
 from ftui.core.runs.events import TERMINAL_STATUSES, EventWriter, RunStatus
 from ftui.services import launcher
 from ftui.services.store import Run, RunStore
@@ -68,11 +70,13 @@ CHECKS: Mapping[str, LivenessCheck] = {
 
 
 def record_process_gone(store: RunStore, run: Run, gone: ProcessGone) -> Run:
-    """Record the run failed: its last log lines as an error log event, then a failed status
-    whose error quotes the last three of them."""
+    """Record the run failed: a `process_died` alert (its last line, its last step, advice),
+    its last log lines as an error log event, then a failed status whose error quotes the last
+    three of them."""
     lines = list(gone.last_lines)
-    if lines:
-        with EventWriter(run.events_path) as writer:
+    with EventWriter(run.events_path) as writer:
+        writer.write(process_died_alert(lines, run.last_step, ts=time.time()))
+        if lines:
             writer.log("Last lines of train.log:\n" + "\n".join(lines), level="error")
     tail = " | ".join(lines[-3:]) if lines else "train.log is empty"
     return store.update_run(

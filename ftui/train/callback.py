@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import os
 import time
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -126,11 +127,16 @@ class EventLogCallback(TrainerCallback):
     """
 
     def __init__(
-        self, writer: EventWriter, run_dir: Path, resources: ResourceSampler | None = None
+        self,
+        writer: EventWriter,
+        run_dir: Path,
+        resources: ResourceSampler | None = None,
+        on_metric: Callable[[MetricEvent], None] | None = None,
     ) -> None:
         self.writer = writer
         self.run_dir = run_dir
         self.resources = resources or ResourceSampler()
+        self.on_metric = on_metric  # sees each MetricEvent once it is written (the alerts)
         self._session_start_tokens = 0  # tokens already seen by the run this session resumed
         self._last_tokens = 0
         self._last_time = 0.0
@@ -173,15 +179,16 @@ class EventLogCallback(TrainerCallback):
         if not values:
             return
         epoch = round(float(state.epoch), 4) if state.epoch is not None else None
-        self.writer.write(
-            MetricEvent(
-                ts=time.time(),
-                step=state.global_step,
-                values=values,
-                max_steps=state.max_steps,
-                epoch=epoch,
-            )
+        event = MetricEvent(
+            ts=time.time(),
+            step=state.global_step,
+            values=values,
+            max_steps=state.max_steps,
+            epoch=epoch,
         )
+        self.writer.write(event)
+        if self.on_metric is not None:
+            self.on_metric(event)
 
     def _summary(self, logs: dict[str, Any], state: TrainerState) -> str:
         runtime = float(logs[SUMMARY_KEY])

@@ -285,6 +285,7 @@ def _train(
     stop.raise_if_set()
 
     trainer = _build_trainer(config, run_dir, model, tokenizer, train_rows, eval_rows, placement)
+    from ftui.train.alerts_callback import AlertsCallback
     from ftui.train.callback import (
         CheckpointOnRequestCallback,
         EventLogCallback,
@@ -292,7 +293,9 @@ def _train(
     )
 
     graceful = GracefulStopCallback(stop)
-    trainer.add_callback(EventLogCallback(writer, run_dir))
+    alerts = AlertsCallback(writer)
+    trainer.add_callback(EventLogCallback(writer, run_dir, on_metric=alerts.observe))
+    trainer.add_callback(alerts)
     trainer.add_callback(CheckpointOnRequestCallback(checkpoint_request, writer))
     trainer.add_callback(graceful)
     if config.early_stopping_patience and eval_rows:
