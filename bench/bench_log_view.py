@@ -86,6 +86,7 @@ class BenchApp(App[None]):
 class Result:
     append_rate: float = 0.0  # lines per second taken in by append / write_lines
     key_ms: list[float] = field(default_factory=list)
+    keys_without_effect: int = 0
     flood_s: float = 0.0  # from the first batch posted to the last taken in
     repaints_per_s: float | None = None
 
@@ -95,15 +96,17 @@ def _position(view: LogView | Log) -> tuple[float, bool]:
     return (view.scroll_y, following)
 
 
-async def _key(app: BenchApp, key: str) -> float:
-    """Seconds from posting a key to its effect on the view, painted."""
+async def _key(app: BenchApp, key: str) -> float | None:
+    """Seconds from posting a key to its effect on the view, painted (None: no effect in 2 s)."""
     view = app.view
     before = _position(view)
     started = time.perf_counter()
     event = events.Key(key, key if len(key) == 1 else None)
     event.set_sender(app)
     app.post_message(event)
-    while _position(view) == before and time.perf_counter() - started < 2:
+    while _position(view) == before:
+        if time.perf_counter() - started > 2:
+            return None
         await asyncio.sleep(0)
     await asyncio.sleep(0)
     app.screen._on_timer_update()  # paint now, as a pilot pause does
@@ -141,7 +144,11 @@ async def one_round(kind: str, lines: list[LogLine], batch: int) -> Result:
         thread.start()
         keys, number = KEYS, 0
         while not done.is_set() or app.received < len(lines):
-            result.key_ms.append(await _key(app, keys[number % len(keys)]) * 1000)
+            seconds = await _key(app, keys[number % len(keys)])
+            if seconds is None:
+                result.keys_without_effect += 1
+            else:
+                result.key_ms.append(seconds * 1000)
             number += 1
             await asyncio.sleep(0.03)
         result.flood_s = time.perf_counter() - started
@@ -183,6 +190,9 @@ def main() -> None:
             f"max {row['key_max']:6.1f} ms"
             f"   flood taken in {row['flood']:.2f} s"
         )
+        missed = sum(result.keys_without_effect for result in rounds)
+        if missed:
+            line += f"   {missed} keys without effect in 2 s"
         repaints = [r.repaints_per_s for r in rounds if r.repaints_per_s is not None]
         if repaints:
             line += f"   repaints {statistics.median(repaints):.1f}/s"
