@@ -4,9 +4,10 @@ The chart is told its series (`set_series`, or `extend` for a live run, then `re
 each one smoothed with a debiased EMA (TensorBoard's and W&B's), its raw points faint behind, over
 the whole run or its last N steps (`zoom_last`). Smoothing runs on the full series, before the
 window and before thinning, so the curve at a step is what it would be on an unthinned chart; each
-series is then thinned to about two points per column, keeping its last point, since a terminal
-cannot show more. Smoothed series are cached per (name, weight, length), and a series that only
-grew is smoothed on from where it stopped, so a live chart redraws in a few milliseconds.
+series is then thinned (raw points to two per column, the curve to one), keeping its last point,
+since a terminal cannot show more. A series with few points in view (eval loss beside train loss)
+is marked at each point. Smoothed series are cached per (name, weight, length), and a series that
+only grew is smoothed on from where it stopped, so a live chart redraws in a few milliseconds.
 """
 
 from __future__ import annotations
@@ -36,13 +37,9 @@ SPARSE_FRACTION = 4  # "few": under one point per this many columns
 # plotext joins every pair of points itself and that join is most of the cost of drawing a chart.
 RAW_POINTS_PER_COLUMN = 2
 LINE_POINTS_PER_COLUMN = 1
-UNSIZED_WIDTH = 80
-ZOOM_PRESETS: tuple[int | None, ...] = (
-    None,
-    1000,
-    200,
-    50,
-)  # what `cycle_zoom` steps through  # columns assumed before the chart is laid out
+UNSIZED_WIDTH = 80  # columns assumed before the chart is laid out
+# What `cycle_zoom` steps through: the whole run, then its last 1000, 200, 50 steps.
+ZOOM_PRESETS: tuple[int | None, ...] = (None, 1000, 200, 50)
 
 # Theme variables the series take their colours from, in order: each theme makes them readable
 # on its own background, dark or light.
