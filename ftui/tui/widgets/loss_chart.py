@@ -17,7 +17,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
 from textual import events
-from textual.color import Color
+from textual.color import Color, ColorParseError
 from textual_plotext import PlotextPlot
 
 from ftui.core.runs.smoothing import DebiasedEma, check_weight, last_steps
@@ -260,7 +260,7 @@ class LossChart(PlotextPlot):
             background = Color.parse(variables.get("surface", variables["background"]))
             faint = foreground.blend(background, FAINTNESS).rgb
             colours = [Color.parse(variables[name]).rgb for name in SERIES_COLOUR_VARIABLES]
-        except (KeyError, ValueError):  # a theme without these, or in colours we cannot read
+        except (KeyError, ColorParseError):  # a theme without these, or in colours we cannot read
             return FALLBACK_FAINT, list(FALLBACK_COLOURS)
         return faint, colours
 
