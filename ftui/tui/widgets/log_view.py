@@ -153,6 +153,7 @@ class LogView(ScrollView, can_focus=True, inherit_bindings=False):
         self._matches: list[int] = []  # line numbers, ascending
         self._match_at: int | None = None
         self._last_status: LogStatus | None = None
+        self._style_of: dict[str, Style] = {}
         self.repaints = 0  # ticks that took in new lines and repainted
 
     # -- what is held ---------------------------------------------------------------------------
@@ -169,6 +170,11 @@ class LogView(ScrollView, can_focus=True, inherit_bindings=False):
     @property
     def dropped(self) -> int:
         return self.first_number
+
+    @property
+    def repaint_pending(self) -> bool:
+        """Lines (or a change) wait for the next tick."""
+        return self._dirty
 
     @property
     def following(self) -> bool:
@@ -422,13 +428,35 @@ class LogView(ScrollView, can_focus=True, inherit_bindings=False):
 
     def notify_style_update(self) -> None:
         super().notify_style_update()
+        self._forget_paint()
+
+    def on_focus(self) -> None:
+        self._forget_paint()  # `:focus` tints the background
+
+    def on_blur(self) -> None:
+        self._forget_paint()
+
+    def _forget_paint(self) -> None:
         self._strips.clear()
+        self._style_of.clear()
+        self.refresh()
+
+    def _style(self, name: str) -> Style:
+        """The view's style ("") or one of its components' over it; computed once per style
+        change (reading styles walks the DOM: too slow for every painted line)."""
+        style = self._style_of.get(name)
+        if style is None:
+            style = self.rich_style
+            if name:
+                style = style + self.get_component_rich_style(name)
+            self._style_of[name] = style
+        return style
 
     def render_line(self, y: int) -> Strip:
         width = self.scrollable_content_region.width
         row = round(self.scroll_y) + y
         if not 0 <= row < self.line_count:
-            return Strip.blank(width, self.rich_style)
+            return Strip.blank(width, self._style(""))
         number = self.first_number + row
         current = number == self._match_at
         key = (number, width, self._x, current)
@@ -436,9 +464,8 @@ class LogView(ScrollView, can_focus=True, inherit_bindings=False):
         if strip is None:
             line = self._ring[number % self.max_lines]
             assert line is not None
-            strip = self._paint(line, current).crop_extend(
-                self._x, self._x + width, self.rich_style
-            )
+            painted = self._paint(line, current)
+            strip = painted.crop_extend(self._x, self._x + width, self._style(""))
             self._strips[key] = strip
         return strip
 
@@ -446,12 +473,10 @@ class LogView(ScrollView, can_focus=True, inherit_bindings=False):
         text = line.text
         if _CONTROL.search(text):
             text = _CONTROL.sub("�", text)
-        base = self.rich_style + self.get_component_rich_style(f"log-view--{line.level}")
+        base = self._style(f"log-view--{line.level}")
         if not self._pattern:
             return Strip([Segment(text, base)])
-        mark = base + self.get_component_rich_style(
-            "log-view--match-current" if current else "log-view--match"
-        )
+        mark = base + self._style("log-view--match-current" if current else "log-view--match")
         return Strip(_highlighted(text, self._pattern, base, mark))
 
 
@@ -501,7 +526,8 @@ class LogPanel(Vertical):
 
     def compose(self) -> ComposeResult:
         yield self.log_view
-        yield Static(self.log_view.status.describe(), classes="log-panel--status")
+        # No markup: the status repeats the search text as typed.
+        yield Static(self.log_view.status.describe(), markup=False, classes="log-panel--status")
         yield Input(placeholder="search the log: plain text, any case", classes="log-panel--search")
 
     @property
@@ -521,7 +547,8 @@ class LogPanel(Vertical):
     @on(LogView.StatusChanged)
     def _show_status(self, event: LogView.StatusChanged) -> None:
         event.stop()
-        self.status_bar.update(event.status.describe())
+        # One line, always: no layout needed (a layout of the screen costs more than a repaint).
+        self.status_bar.update(event.status.describe(), layout=False)
 
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
         if action in ("next_match", "previous_match"):

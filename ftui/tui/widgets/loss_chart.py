@@ -4,9 +4,10 @@ The chart is told its series (`set_series`, or `extend` for a live run, then `re
 each one smoothed with a debiased EMA (TensorBoard's and W&B's), its raw points faint behind, over
 the whole run or its last N steps (`zoom_last`). Smoothing runs on the full series, before the
 window and before thinning, so the curve at a step is what it would be on an unthinned chart; each
-series is then thinned to about two points per column, keeping its last point, since a terminal
-cannot show more. Smoothed series are cached per (name, weight, length), and a series that only
-grew is smoothed on from where it stopped, so a live chart redraws in a few milliseconds.
+series is then thinned (raw points to two per column, the curve to one), keeping its last point,
+since a terminal cannot show more. A series with few points in view (eval loss beside train loss)
+is marked at each point. Smoothed series are cached per (name, weight, length), and a series that
+only grew is smoothed on from where it stopped, so a live chart redraws in a few milliseconds.
 """
 
 from __future__ import annotations
@@ -16,7 +17,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
 from textual import events
-from textual.color import Color
+from textual.color import Color, ColorParseError
 from textual_plotext import PlotextPlot
 
 from ftui.core.runs.smoothing import DebiasedEma, check_weight, last_steps
@@ -36,13 +37,9 @@ SPARSE_FRACTION = 4  # "few": under one point per this many columns
 # plotext joins every pair of points itself and that join is most of the cost of drawing a chart.
 RAW_POINTS_PER_COLUMN = 2
 LINE_POINTS_PER_COLUMN = 1
-UNSIZED_WIDTH = 80
-ZOOM_PRESETS: tuple[int | None, ...] = (
-    None,
-    1000,
-    200,
-    50,
-)  # what `cycle_zoom` steps through  # columns assumed before the chart is laid out
+UNSIZED_WIDTH = 80  # columns assumed before the chart is laid out
+# What `cycle_zoom` steps through: the whole run, then its last 1000, 200, 50 steps.
+ZOOM_PRESETS: tuple[int | None, ...] = (None, 1000, 200, 50)
 
 # Theme variables the series take their colours from, in order: each theme makes them readable
 # on its own background, dark or light.
@@ -263,7 +260,7 @@ class LossChart(PlotextPlot):
             background = Color.parse(variables.get("surface", variables["background"]))
             faint = foreground.blend(background, FAINTNESS).rgb
             colours = [Color.parse(variables[name]).rgb for name in SERIES_COLOUR_VARIABLES]
-        except (KeyError, ValueError):  # a theme without these, or in colours we cannot read
+        except (KeyError, ColorParseError):  # a theme without these, or in colours we cannot read
             return FALLBACK_FAINT, list(FALLBACK_COLOURS)
         return faint, colours
 
