@@ -40,7 +40,8 @@ WRITER = textwrap.dedent(
     """
     import sys, time
     from ftui.core.runs.events import EventWriter
-    events_path, output_path, lines, metrics = sys.argv[1], sys.argv[2], int(sys.argv[3]), int(sys.argv[4])
+    events_path, output_path = sys.argv[1], sys.argv[2]
+    lines, metrics = int(sys.argv[3]), int(sys.argv[4])
     every = max(1, lines // max(1, metrics))
     with EventWriter(events_path) as writer, open(output_path, "a", buffering=1) as out:
         step = 0

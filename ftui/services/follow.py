@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import asyncio
 import time
-from collections.abc import AsyncIterator, Mapping
+from collections.abc import AsyncGenerator, Mapping
 from dataclasses import dataclass
 
 from ftui.core.runs.events import parse_event
@@ -45,7 +45,7 @@ async def follow_run(
     poll_interval: float = POLL_INTERVAL_S,
     liveness_interval: float = LIVENESS_INTERVAL_S,
     checks: Mapping[str, liveness.LivenessCheck] = liveness.CHECKS,
-) -> AsyncIterator[RunUpdate]:
+) -> AsyncGenerator[RunUpdate, None]:
     """Updates of one run until it ends (a run already over yields one update and stops).
 
     The first update holds the events logged from byte offset `history_from` up to where the

@@ -21,9 +21,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from ftui.core.runs.describe import DATE_AND_TIME, describe_event
-from ftui.core.runs.kinds import AlertEvent, LogEvent, MetricEvent, RunEvent, StatusEvent
-from ftui.core.runs.log_lines import LogLine
+from ftui.core.runs.kinds import AlertEvent, MetricEvent, RunEvent
+from ftui.core.runs.log_lines import LogLine, event_line
 from ftui.core.runs.progress import Progress, ProgressTracker
 from ftui.core.runs.state import RunState
 from ftui.services.eventlog import offset_of_last_lines, read_chunk
@@ -50,18 +49,6 @@ class MonitorBatch:
     metrics: dict[str, list[tuple[int, float]]] = field(default_factory=dict)  # new points
     alerts: list[AlertEvent] = field(default_factory=list)  # raised since the last batch
     finished: bool = False  # the run is over: the follow ended
-
-
-def event_line(event: RunEvent) -> LogLine:
-    """An event as a line of the monitor's events log, with the level it is shown at."""
-    level = "info"
-    if isinstance(event, LogEvent):
-        level = event.level
-    elif isinstance(event, AlertEvent):
-        level = "warning"
-    elif isinstance(event, StatusEvent) and (event.error or event.status == "failed"):
-        level = "error"
-    return LogLine(describe_event(event, DATE_AND_TIME), level=level, ts=event.ts)
 
 
 class RunMonitor:
@@ -210,7 +197,9 @@ class RunMonitor:
                 continue
             if isinstance(event, AlertEvent):
                 alerts.append(event)
-            lines.append(event_line(event))
+            line = event_line(event)
+            if line is not None:
+                lines.append(line)
         with self._lock:
             self._tracker.feed(metrics)
             for metric in metrics:

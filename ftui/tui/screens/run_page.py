@@ -29,6 +29,7 @@ from textual.worker import Worker, WorkerState
 from ftui.core.runs.describe import DATE_AND_TIME, describe_event
 from ftui.core.runs.events import parse_event
 from ftui.core.runs.log_lines import LogLine
+from ftui.core.runs.log_lines import event_line as event_line_of
 from ftui.core.runs.metric_groups import metric_groups
 from ftui.core.runs.progress import Progress, ProgressTracker
 from ftui.core.runs.state import RunState
@@ -55,7 +56,7 @@ if TYPE_CHECKING:
     from ftui.services.backends.base import Capabilities
     from ftui.services.root import Services
 
-CHART_POINTS = 2_000  # per series as first read; the chart thins to its width when it draws
+CHART_POINTS = 20_000  # per series as first read (the chart smooths, then thins to its width)
 EVENTS_SHOWN = 5_000
 OUTPUT_LINES_SHOWN = 5_000  # of the trainer's output, read back when the page opens
 LOG_LINES_KEPT = 20_000  # per log panel; older lines drop out
@@ -72,10 +73,10 @@ def event_line(record: dict[str, Any]) -> str:
     return describe_event(parse_event(record), DATE_AND_TIME)
 
 
-def stored_event_line(record: dict[str, Any]) -> LogLine:
-    from ftui.services.monitor import event_line as monitor_line
-
-    return monitor_line(parse_event(record))
+def stored_event_lines(records: list[dict[str, Any]]) -> list[LogLine]:
+    """Stored events (lines as written) as lines of the events log."""
+    lines = (event_line_of(parse_event(record)) for record in records)
+    return [line for line in lines if line is not None]
 
 
 @dataclass
@@ -410,7 +411,7 @@ class RunScreen(Screen[RunPageResult]):
     def _show_logs(self, data: RunPageData) -> None:
         events = self.query_one("#run-events", LogPanel)
         events.clear()
-        events.append([stored_event_line(record) for record in data.events])
+        events.append(stored_event_lines(data.events))
         output = self.query_one("#run-output", LogPanel)
         output.clear()
         if data.has_output:
@@ -578,7 +579,7 @@ class RunScreen(Screen[RunPageResult]):
         return panels[0] if panels else self.query_one("#run-events", LogPanel)
 
     def action_search_log(self) -> None:
-        self._shown_log().open_search()
+        self._shown_log().action_open_search()
 
     # -- actions --------------------------------------------------------------------------------
 

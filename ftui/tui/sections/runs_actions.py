@@ -129,7 +129,7 @@ def control_run(
                 done = await backend.pause(run.id)
                 message = f"Run {run.id} {done.status}; R resumes it."
             elif action == "checkpoint":
-                await backend.checkpoint(run.id)
+                await backend.checkpoint_now(run.id)
                 message = f"Run {run.id} saves a checkpoint at the end of this step."
             else:
                 done = await backend.resume(run.id)

@@ -33,7 +33,7 @@ RESOURCES = (
 
 
 def loss_glance(losses: Mapping[str, Sequence[float]], width: int = SPARK_WIDTH) -> str:
-    """"train ▇▅▄▃▂▁ 0.4120 · eval ▆▅▅ 0.5200": both on one scale, so they can be compared."""
+    """ "train ▇▅▄▃▂▁ 0.4120 · eval ▆▅▅ 0.5200": both on one scale, so they can be compared."""
     shown = {name: values for name, values in losses.items() if values}
     if not shown:
         return ""
@@ -97,8 +97,9 @@ class RunHeader(Vertical):
             bar.update(total=progress.max_steps, progress=progress.step or 0)
         else:
             bar.update(total=None)
-        glance = [part for part in (loss_glance(losses), resources_text(state.last_metrics)) if part]
-        self.query_one("#header-glance", Static).update(" · ".join(glance) or "[dim]no metrics yet[/]")
+        glance = [loss_glance(losses), resources_text(state.last_metrics)]
+        shown = " · ".join(part for part in glance if part) or "[dim]no metrics yet[/]"
+        self.query_one("#header-glance", Static).update(shown)
         alerts = self.query_one("#header-alerts", Static)
         alerts.set_class(not state.alerts, "-empty")
         if state.alerts:
