@@ -14,7 +14,7 @@ import orjson
 import pytest
 from textual.app import App, ComposeResult
 from textual.message import Message
-from textual.widgets import Input, Log, Select, Static
+from textual.widgets import Input, Select, Static
 from textual.worker import WorkerFailed
 
 from ftui.config import Config
@@ -30,6 +30,7 @@ from ftui.tui.sections import runs as runs_module
 from ftui.tui.sections.runs import RunsLoaded, RunsPane
 from ftui.tui.stylesheet import APP_CSS, HORIZONTAL_BREAKPOINTS, VERTICAL_BREAKPOINTS
 from ftui.tui.widgets.config_diff import ConfigDiff
+from ftui.tui.widgets.log_view import LogPanel
 from ftui.tui.widgets.loss_chart import LossChart
 
 T0 = 1_700_000_000.0
@@ -113,6 +114,20 @@ async def settle(app: App[None], pilot) -> None:
     await pilot.pause()
 
 
+async def wait_followed(app: App[None], pilot, page: RunScreen, timeout: float = 15) -> None:
+    """Until the page's monitor has seen the run end and the page has read it again."""
+    deadline = asyncio.get_running_loop().time() + timeout
+    while page.monitor is not None:
+        assert asyncio.get_running_loop().time() < deadline, "the run page kept following"
+        await pilot.pause(0.05)
+    await settle(app, pilot)
+
+
+def event_texts(page: RunScreen) -> list[str]:
+    """The lines of the run page's events log."""
+    return [line.text for line in page.query_one("#run-events", LogPanel).log_view.lines]
+
+
 def table_ids(app: App[None]) -> list[str]:
     return [run.id for run in app.query_one(RunsPane).table.runs]
 
@@ -166,8 +181,7 @@ async def test_open_a_run_and_jump_to_its_dataset(store: RunStore) -> None:
         assert isinstance(page, RunScreen) and page.data is not None
         assert page.data.run.id == "gpt-b"
         assert "failed" in str(page.query_one("#run-title", Static).render())
-        events_log = page.query_one("#run-events", Log)
-        assert any("saved" in line for line in events_log.lines)
+        assert any("saved" in line for line in event_texts(page))
         assert page.query_one(LossChart).point_count == 20 + 4
         await pilot.press("m")  # no other metric group than the losses: stays on loss
         assert page.query_one(LossChart).title == "loss"
@@ -196,12 +210,11 @@ async def test_a_live_run_page_follows_new_events_and_indexes_them(store: RunSto
                 writer.metric(step, {"train_loss": 0.4}, max_steps=30)
             writer.log("training finished")
             writer.status("succeeded")
-        # The tail worker ends at the terminal status; the page then reloads from the store.
-        await app.workers.wait_for_complete()
-        await settle(app, pilot)
+        # The monitor ends at the terminal status; the page then reloads from the store.
+        await wait_followed(app, pilot, page)
         assert page.live_events == 12
         assert page.data.run.status == "succeeded"
-        assert "training finished" in page.query_one("#run-events", Log).lines[-2]
+        assert "training finished" in event_texts(page)[-2]
         assert store.get_run("llama-d").final_metrics["train_loss"] == 0.4
         assert store.metrics("llama-d")["train_loss"][-1] == (30, 0.4)
 
@@ -396,7 +409,7 @@ async def test_opening_a_run_whose_process_died_shows_it_failed(store: RunStore)
         assert page.data.run.status == "failed"
         title = str(page.query_one("#run-title").render())
         assert "failed" in title and "live" not in title
-        lines = page.query_one("#run-events", Log).lines
+        lines = event_texts(page)
         assert any("Last lines of train.log" in line for line in lines)
     run = store.get_run("llama-d")
     assert run.status == "failed" and run.error is not None and "Killed" in run.error
@@ -419,11 +432,10 @@ async def test_a_live_run_page_notices_its_process_killed(store: RunStore) -> No
             await pilot.pause(0.05)
         assert page.data is not None and "live" in str(page.query_one("#run-title").render())
         os.kill(record.pid, signal.SIGKILL)
-        await app.workers.wait_for_complete()  # the follow path ends once it sees the death
-        await settle(app, pilot)
+        await wait_followed(app, pilot, page)  # the follow path ends once it sees the death
         assert page.data.run.status == "failed"
         assert (
-            "-> failed: The training process died" in page.query_one("#run-events", Log).lines[-1]
+            "-> failed: The training process died" in event_texts(page)[-1]
         )
     assert store.get_run("llama-d").status == "failed"
 
