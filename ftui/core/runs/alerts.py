@@ -154,6 +154,9 @@ class AlertDetector:
             elif isinstance(event, AlertEvent):
                 self._fired.add(event.kind)
                 self._logged.add(_key(event))
+                if event.kind == "overfitting" and self._overfit_from is None and self._recent:
+                    # Raised by another detector: re-armed once back at the lowest value seen.
+                    self._overfit_from = min(e.valid for e in self._recent)
             elif not isinstance(event, RemoteJobEvent):
                 self._activity(event)
         return [alert for alert in raised if _key(alert) not in self._logged]
