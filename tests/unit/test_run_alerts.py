@@ -274,3 +274,14 @@ def test_a_flood_of_ten_thousand_metric_events_is_folded_fast() -> None:
         detector.feed(events[start : start + 100])
     elapsed = time.perf_counter() - started
     assert elapsed < 0.5, f"{len(events)} events took {elapsed:.3f} s"
+
+
+def test_an_overfitting_alert_from_elsewhere_is_rearmed_when_the_loss_comes_back() -> None:
+    detector = AlertDetector(AlertRules(gap_ratio=10))
+    events: list[RunEvent] = [train(5, 2.0), evaluation(10, 1.0), train(15, 1.9)]
+    events += [AlertEvent(ts=16.0, kind="overfitting", message="from another ftui", steps=(9,))]
+    events += [evaluation(20, 1.1), train(25, 1.8), evaluation(30, 0.9)]  # back down: re-armed
+    for n, step in enumerate(range(40, 80, 10)):
+        events += [train(step - 5, 1.7 - 0.1 * n), evaluation(step, 1.0 + 0.1 * n)]
+    (alert,) = detector.feed(events)
+    assert alert.kind == "overfitting" and alert.steps == (30, 40, 50, 60)

@@ -125,6 +125,7 @@ class AlertDetector:
         self.rules = rules or AlertRules()
         self.step: int | None = None  # the last step seen
         self.last_activity: float | None = None  # the ts of the last event that shows activity
+        self.activity = 0  # how many signs of activity were seen (events, `mark_activity`)
         self._fired: set[str] = set()  # kinds whose episode is under way (raised or logged)
         self._nan: set[str] = set()  # losses whose current non-finite episode was reported
         self._logged: set[tuple[str, int | None]] = set()  # alerts seen in the log
@@ -153,6 +154,9 @@ class AlertDetector:
             elif isinstance(event, AlertEvent):
                 self._fired.add(event.kind)
                 self._logged.add(_key(event))
+                if event.kind == "overfitting" and self._overfit_from is None and self._recent:
+                    # Raised by another detector: re-armed once back at the lowest value seen.
+                    self._overfit_from = min(e.valid for e in self._recent)
             elif not isinstance(event, RemoteJobEvent):
                 self._activity(event)
         return [alert for alert in raised if _key(alert) not in self._logged]
@@ -161,15 +165,17 @@ class AlertDetector:
         """Progress seen outside the log (a training step ended): re-arms `stalled`."""
         if step is not None:
             self.step = step
-        self.last_activity = ts if self.last_activity is None else max(self.last_activity, ts)
+        self.last_activity = ts
+        self.activity += 1
         self._fired.discard("stalled")
 
     def _activity(self, event: RunEvent) -> None:
+        self.activity += 1
         self._fired.discard("stalled")
         if event.ts is not None:
-            self.last_activity = (
-                event.ts if self.last_activity is None else max(self.last_activity, event.ts)
-            )
+            # The latest in log order, not the greatest: a remote job's events carry the
+            # service's clock, and what it said last is what counts.
+            self.last_activity = event.ts
 
     def _raise(self, raised: list[AlertEvent], alert: AlertEvent) -> None:
         self._fired.add(alert.kind)

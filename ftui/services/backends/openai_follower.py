@@ -10,10 +10,13 @@ the disk, its environment (the launcher drops OPENAI_* anyway) or its command li
 Each poll retrieves the job and reads its events, which OpenAI lists newest first: the newest page,
 then older pages only until the last event id already in the run's own `events.jsonl` — so a
 follower killed at any moment and started again writes every event exactly once. Checkpoints are
-deduplicated by their id the same way. At the end it reads the checkpoints and the result file's
-per-step CSV (steps the events missed), and writes the final status last: a follower killed before
-that is simply started again. Network trouble is retried and logged, never a failed run; a
-refused key ends the follower (the run stays followable once the key is fixed).
+deduplicated by their id the same way. Everything the log gains goes through an alert detector
+(seeded with the whole log on start, so nothing is raised twice) and the alerts it raises are
+appended: overfitting, eval_gap, nan_loss, diverging from the job's metrics, and stalled when a
+running job reports nothing for `STALL_AFTER_S`. At the end it reads the checkpoints and the
+result file's per-step CSV (steps the events missed), and writes the final status last: a follower
+killed before that is simply started again. Network trouble is retried and logged, never a failed
+run; a refused key ends the follower (the run stays followable once the key is fixed).
 """
 
 from __future__ import annotations
@@ -32,6 +35,7 @@ from typing import TYPE_CHECKING, Any
 import orjson
 
 from ftui.config import OpenAISettings
+from ftui.core.runs.alerts import STALL_ADVICE_REMOTE, AlertDetector, AlertRules
 from ftui.core.runs.events import EventWriter, is_terminal, parse_event
 from ftui.core.runs.kinds import CheckpointEvent, LogEvent, MetricEvent, RunEvent
 from ftui.core.runs.state import RunState
@@ -61,6 +65,8 @@ CHECKPOINTS_EVERY_POLLS = 10  # while running; and always once at the end
 RESTART_INTERVAL_S = 30.0
 # Each call's own retries; beyond them the poll loop backs off (next_poll_delay) and tries again.
 FOLLOW_POLICY = RetryPolicy(attempts=3, base_s=1.0, max_s=20.0)
+# A running job that reports nothing for this long is stalled (OpenAI's steps can be slow).
+STALL_AFTER_S = 1800.0
 
 Sleep = Callable[[float], Awaitable[None]]
 
@@ -86,6 +92,8 @@ class Follower:
         policy: RetryPolicy = FOLLOW_POLICY,
         sleep: Sleep = asyncio.sleep,
         random: Callable[[], float] = random_module.random,
+        rules: AlertRules | None = None,
+        clock: Callable[[], float] = time.time,
     ) -> None:
         self.client = client
         self.run_dir = Path(run_dir)
@@ -103,6 +111,8 @@ class Follower:
         self.metric_steps: set[int] = set()
         self.polls = 0
         self.outage_logged = False
+        self.clock = clock
+        self.alerts = AlertDetector(rules or AlertRules(stall_after_s=STALL_AFTER_S))
 
     def close(self) -> None:
         self.writer.close()
@@ -111,22 +121,48 @@ class Follower:
     # -- the run's own log: where the cursor comes from --------------------------------------
 
     def read_log(self) -> None:
-        """Fold what the log gained (our lines and anyone else's) into the cursor and state."""
+        """Fold what the log gained (our lines and anyone else's) into the cursor, the state
+        and the alert detector, and append the alerts it newly raises. What is read in one call
+        is fed to the detector at once: on the first call, the whole log, so alerts a previous
+        follower wrote are not raised again."""
+        while True:
+            gained: list[RunEvent] = []
+            while records := self._tailer.read_available():
+                events = [parse_event(record) for record in records]
+                self._fold(events)
+                gained.extend(events)
+            seen = self.alerts.activity
+            alerts = self.alerts.feed(gained) if gained else []
+            if self.alerts.activity != seen:
+                # Quiet is timed on our own clock from when we read the job's last activity:
+                # the service's timestamps may be skewed from ours.
+                self.alerts.mark_activity(self.clock())
+            if not alerts:
+                return
+            for alert in alerts:
+                self.writer.write(alert)  # read back (and seen by the detector) next round
+
+    def _fold(self, events: list[RunEvent]) -> None:
         from ftui.core.runs.openai import last_openai_event_id
 
-        while records := self._tailer.read_available():
-            events = [parse_event(record) for record in records]
-            self.state = self.state.apply_all(events)
-            last = last_openai_event_id(events)
-            if last is not None:
-                self.last_event_id = last
-            for event in events:
-                if isinstance(event, CheckpointEvent):
-                    checkpoint_id = event.extra.get("openai_checkpoint_id")
-                    if checkpoint_id:
-                        self.checkpoint_ids.add(str(checkpoint_id))
-                elif isinstance(event, MetricEvent):
-                    self.metric_steps.add(event.step)
+        self.state = self.state.apply_all(events)
+        last = last_openai_event_id(events)
+        if last is not None:
+            self.last_event_id = last
+        for event in events:
+            if isinstance(event, CheckpointEvent):
+                checkpoint_id = event.extra.get("openai_checkpoint_id")
+                if checkpoint_id:
+                    self.checkpoint_ids.add(str(checkpoint_id))
+            elif isinstance(event, MetricEvent):
+                self.metric_steps.add(event.step)
+
+    def check_stalled(self, job: Mapping[str, Any]) -> None:
+        """A `stalled` alert when the job runs but has reported nothing for the rules' time."""
+        running = job.get("status") == "running"
+        alert = self.alerts.check_stalled(self.clock(), running, advice=STALL_ADVICE_REMOTE)
+        if alert is not None:
+            self.write([alert])
 
     def write(self, events: Sequence[RunEvent]) -> None:
         for event in events:
@@ -207,10 +243,11 @@ class Follower:
         )
         for event in await self.new_events():
             self.write(job_event_to_run_events(event))
-        changes = job_to_run_events(job, recorded_job(self.job_id, self.state), now=time.time())
+        changes = job_to_run_events(job, recorded_job(self.job_id, self.state), now=self.clock())
         final = is_terminal(str(job.get("status")))
         if not final:
             self.write(changes)
+            self.check_stalled(job)
             if job.get("status") == "running" and self.polls % CHECKPOINTS_EVERY_POLLS == 0:
                 await self.write_checkpoints()
             return job
@@ -223,7 +260,7 @@ class Follower:
     # -- to the end --------------------------------------------------------------------------
 
     def log(self, message: str, level: str = "info") -> None:
-        self.write([LogEvent(ts=time.time(), message=message, level=level)])
+        self.write([LogEvent(ts=self.clock(), message=message, level=level)])
 
     async def run(self) -> str:
         """Poll until the job ends; returns its final status, or "key_refused" / "refused"
