@@ -28,38 +28,12 @@ import statistics
 import subprocess
 import sys
 import tempfile
-import textwrap
 import time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 KEYS = ("s", "z", "i", "m", "l", "s", "i", "z")  # smoothing, zoom, details, metrics, log
-
-WRITER = textwrap.dedent(
-    """
-    import sys, time
-    from ftui.core.runs.events import EventWriter
-    events_path, output_path = sys.argv[1], sys.argv[2]
-    lines, metrics = int(sys.argv[3]), int(sys.argv[4])
-    every = max(1, lines // max(1, metrics))
-    with EventWriter(events_path) as writer, open(output_path, "a", buffering=1) as out:
-        step = 0
-        for n in range(lines):
-            writer.log(f"flood line {n}: the quick brown fox jumps over the lazy dog", level="info")
-            out.write(f"[trainer] flood output line {n} loss=0.{n % 1000:03d}\\n")
-            if n % every == 0 and step < metrics:
-                step += 1
-                writer.metric(step, {"train_loss": 2.0 / (1 + step / 500), "learning_rate": 1e-4},
-                              max_steps=metrics, epoch=step / metrics)
-                if step % 50 == 0:
-                    writer.metric(step, {"valid_loss": 2.2 / (1 + step / 600)})
-        while step < metrics:
-            step += 1
-            writer.metric(step, {"train_loss": 2.0 / (1 + step / 500)}, max_steps=metrics)
-    """
-)
-
 
 def rss_mb() -> float:
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
@@ -134,14 +108,15 @@ async def bench(args: argparse.Namespace) -> None:
         writer = subprocess.Popen(
             [
                 sys.executable,
-                "-c",
-                WRITER,
+                "-m",
+                "tests.support.flood_writer",
                 str(run.events_path),
                 str(output_path),
                 str(args.lines),
                 str(args.metrics),
             ],
             env=env,
+            cwd=Path(__file__).resolve().parents[1],
         )
         flood: list[float] = []
         while writer.poll() is None:
