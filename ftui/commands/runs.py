@@ -261,7 +261,8 @@ def watch_command(
 ) -> None:
     """Follow a run's events until it finishes (Ctrl-C stops watching, not the run).
 
-    Exits 0 when the run succeeds, 1 when it fails or is cancelled.
+    Metrics show as one progress line (step, losses, ETA), at most once a second; alerts are
+    marked with "!". Exits 0 when the run succeeds, 1 when it fails or is cancelled.
     """
     from ftui.core.runs.events import RunStatus
     from ftui.services.eventlog import offset_of_last_lines

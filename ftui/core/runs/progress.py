@@ -36,11 +36,7 @@ class Progress:
     finished: bool = False
 
 
-@dataclass(frozen=True)
-class _Sample:
-    ts: float
-    step: int
-    tokens: int | None
+_Sample = tuple[float, int, int | None]  # (ts, step, tokens so far): a tuple, cheap per event
 
 
 class ProgressTracker:
@@ -83,28 +79,29 @@ class ProgressTracker:
             return
         samples = self._samples
         if samples:
-            last = samples[-1]
-            if event.step == last.step or event.ts < last.ts:
+            last_ts, last_step, _ = samples[-1]
+            if event.step == last_step or event.ts < last_ts:
                 return  # an eval at the same step, or a line out of order: no new progress
-            if event.step < last.step:
+            if event.step < last_step:
                 samples.clear()  # resumed from an earlier checkpoint
-        samples.append(_Sample(event.ts, event.step, self._tokens))
+        samples.append((event.ts, event.step, self._tokens))
         horizon = event.ts - self.window_s
-        while len(samples) > 2 and samples[0].ts < horizon:
+        while len(samples) > 2 and samples[0][0] < horizon:
             samples.popleft()
 
     def _rate(self) -> tuple[float | None, float | None]:
         """Steps and tokens per second over the window (None without two samples)."""
         if len(self._samples) < 2:
             return None, None
-        first, last = self._samples[0], self._samples[-1]
-        seconds = last.ts - first.ts
+        (first_ts, first_step, first_tokens) = self._samples[0]
+        (last_ts, last_step, last_tokens) = self._samples[-1]
+        seconds = last_ts - first_ts
         if seconds <= 0:
             return None, None
-        steps = (last.step - first.step) / seconds
+        steps = (last_step - first_step) / seconds
         tokens = None
-        if first.tokens is not None and last.tokens is not None and last.tokens > first.tokens:
-            tokens = (last.tokens - first.tokens) / seconds
+        if first_tokens is not None and last_tokens is not None and last_tokens > first_tokens:
+            tokens = (last_tokens - first_tokens) / seconds
         return steps, tokens
 
     def snapshot(self, state: RunState, now: float) -> Progress:
@@ -141,7 +138,7 @@ class ProgressTracker:
             return None
         left = max(0, state.max_steps - state.step) / steps_per_s
         # Counted from the last step seen, so the ETA keeps falling between two metric lines.
-        return max(0.0, left - max(0.0, now - self._samples[-1].ts))
+        return max(0.0, left - max(0.0, now - self._samples[-1][0]))
 
 
 def format_duration(seconds: float | None) -> str:
