@@ -24,6 +24,9 @@ from ftui.services.store import RunStore
 
 POLL_INTERVAL_S = 0.5
 LIVENESS_INTERVAL_S = 2.0
+# Read per update: a flooded log comes as many small updates rather than a few big ones, so a
+# reader shows it as it comes (a UI that repaints ten times a second has something each time).
+READ_CHUNK_BYTES = 128 * 1024
 
 
 @dataclass(frozen=True)
@@ -68,23 +71,54 @@ async def follow_run(
     yield RunUpdate(full_id, history, state)
     if state.is_terminal:
         return
-    tailer = EventTailer(run.events_path, offset=indexed_to, poll_interval=poll_interval)
+    tailer = EventTailer(
+        run.events_path,
+        offset=indexed_to,
+        poll_interval=poll_interval,
+        chunk_bytes=READ_CHUNK_BYTES,
+    )
     next_check = 0.0  # at once: a page opened on a dead run says so straight away
     over_in_store = False
+    # Indexing runs beside the follow, not before each update: a flooded log reaches the reader
+    # at the pace it is read, and the store catches up (one ingest at a time, each taking in all
+    # the log gained) before the last update.
+    indexing: asyncio.Task[int] | None = None
+    unindexed = False
+
+    def index_in_background() -> None:
+        nonlocal indexing, unindexed
+        if indexing is not None and not indexing.done():
+            unindexed = True
+            return
+        if indexing is not None:
+            indexing.result()  # an ingest that failed: raised here, not lost
+        unindexed = False
+        indexing = asyncio.ensure_future(asyncio.to_thread(store.ingest_events, full_id))
+
+    async def index_now() -> None:
+        if indexing is not None:
+            await indexing
+        await asyncio.to_thread(store.ingest_events, full_id)
+
     try:
         while True:
             records = tailer.read_available()
             if records:
                 events = tuple(parse_event(record) for record in records)
                 state = state.apply_all(events)
-                await asyncio.to_thread(store.ingest_events, full_id)
-                yield RunUpdate(full_id, events, state)
                 if state.is_terminal:
+                    await index_now()  # the store has the final word before the reader does
+                    yield RunUpdate(full_id, events, state)
                     return
+                yield RunUpdate(full_id, events, state)
+                index_in_background()
                 continue
+            if unindexed and (indexing is None or indexing.done()):
+                index_in_background()
             if over_in_store:
                 # The store has a final status the log did not show us (it was rewritten):
                 # end on the store's word rather than wait for a line that will not come.
+                await index_now()
                 state, _ = await asyncio.to_thread(store.run_state, full_id)
                 yield RunUpdate(full_id, (), state)
                 return
@@ -97,6 +131,8 @@ async def follow_run(
             await asyncio.sleep(poll_interval)
     finally:
         tailer.close()
+        if indexing is not None and not indexing.done():
+            await asyncio.wait([indexing])
 
 
 def _check(store: RunStore, run_id: str, checks: Mapping[str, liveness.LivenessCheck]) -> bool:

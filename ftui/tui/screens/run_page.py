@@ -50,7 +50,7 @@ from ftui.tui.sections.runs_actions import (
 from ftui.tui.widgets.config_diff import flatten_config, show_value
 from ftui.tui.widgets.log_view import LogPanel
 from ftui.tui.widgets.loss_chart import LossChart
-from ftui.tui.widgets.run_header import RunHeader
+from ftui.tui.widgets.run_header import RunHeader, update_text
 
 if TYPE_CHECKING:
     from ftui.services.backends.base import Capabilities
@@ -63,6 +63,7 @@ LOG_LINES_KEPT = 20_000  # per log panel; older lines drop out
 TICK_INTERVAL = 0.1  # the page takes what the monitor gathered this often (one repaint per tick)
 CHART_INTERVAL = 0.5  # a live chart redraws at most this often (a plot costs more than text)
 CLOCK_INTERVAL = 1.0  # elapsed and ETA tick on while the log is quiet
+DETAILS_INTERVAL = 1.0  # a live run's summary and metrics table repaint at most this often
 SPARK_POINTS = 48  # the last points of each loss shown in the header's sparklines
 ZOOMS: tuple[int | None, ...] = (None, 1000, 200, 50)  # z cycles: all steps, then the last N
 SMOOTHING_STEP = 0.1
@@ -268,16 +269,14 @@ class RunScreen(Screen[RunPageResult]):
     RunScreen #run-body { height: 1fr; }
     RunScreen #run-side { width: 60; min-width: 40; border-right: solid $panel; }
     RunScreen.-narrow #run-side { display: none; }
-    RunScreen.-narrow.-side-toggled #run-side { display: block; width: 1fr; border-right: none; }
-    RunScreen.-narrow.-side-toggled #run-main { display: none; }
-    RunScreen.-wide.-side-toggled #run-side { display: none; }
+    RunScreen.-narrow #run-side.-shown { display: block; width: 1fr; border-right: none; }
+    RunScreen.-narrow #run-main.-covered { display: none; }
     RunScreen .run-heading { margin-top: 1; padding: 0 1; text-style: bold; color: $accent; }
     RunScreen .run-block { padding: 0 1; }
     RunScreen #run-main { width: 1fr; }
     RunScreen #run-chart { height: 1fr; min-height: 8; }
     RunScreen LogPanel { height: 12; border-top: solid $panel; }
     RunScreen.-short LogPanel { height: 7; }
-    RunScreen LogPanel.-hidden { display: none; }
     """
     BINDINGS: ClassVar = [
         command("escape,q", "close", "Back", "Back to the list of runs.", show=True),
@@ -335,6 +334,7 @@ class RunScreen(Screen[RunPageResult]):
         self._chart_dirty = False
         self._chart_drawn_at = 0.0
         self._clock_at = 0.0
+        self._details_at = 0.0
         self._changed = False
         self._show_output = True  # the trainer's output first, for runs that have one
         self.live_events = 0  # events received from the follow (not from history)
@@ -359,7 +359,7 @@ class RunScreen(Screen[RunPageResult]):
                 yield RunHeader(id="run-header")
                 yield LossChart(id="run-chart")
                 yield LogPanel(max_lines=LOG_LINES_KEPT, id="run-output")
-                yield LogPanel(max_lines=LOG_LINES_KEPT, id="run-events", classes="-hidden")
+                yield LogPanel(max_lines=LOG_LINES_KEPT, id="run-events")
         yield Footer(compact=True)
 
     def on_mount(self) -> None:
@@ -419,9 +419,10 @@ class RunScreen(Screen[RunPageResult]):
         self._place_logs()
 
     def _place_logs(self) -> None:
+        # `display`, not a class: a class on a panel restyles all it holds, a key's worth of time.
         with_output = self.data is not None and self.data.has_output and self._show_output
-        self.query_one("#run-output", LogPanel).set_class(not with_output, "-hidden")
-        self.query_one("#run-events", LogPanel).set_class(with_output, "-hidden")
+        self.query_one("#run-output", LogPanel).display = with_output
+        self.query_one("#run-events", LogPanel).display = not with_output
 
     def _replayed_progress(self, data: RunPageData) -> Progress:
         tracker = ProgressTracker()
@@ -438,12 +439,18 @@ class RunScreen(Screen[RunPageResult]):
         title = f"Run {run.id} · {run.status}{live} · {run.backend} · {run.base_model}"
         self.query_one("#run-title", Static).update(title)
 
-    def _show_state(self, run: Run, state: RunState, progress: Progress) -> None:
-        """What the run's state decides: the summary, the metrics table, the header."""
+    def _show_state(
+        self, run: Run, state: RunState, progress: Progress, *, details: bool = True
+    ) -> None:
+        """What the run's state decides: the header, and with `details` the summary and the
+        metrics table (a live page repaints those less often: they are bigger, and change less)."""
         assert self.data is not None
         self.progress = progress
-        self.query_one("#run-summary", Static).update(describe_summary(run, self.now))
-        self.query_one("#run-metrics", Static).update(describe_metrics(self.data.summary))
+        if details:
+            self._details_at = time.monotonic()
+            update_text(self.query_one("#run-summary", Static), describe_summary(run, self.now))
+            metrics = describe_metrics(self.data.summary)
+            update_text(self.query_one("#run-metrics", Static), metrics)
         losses = {
             name: [value for _, value in self.data.series.get(name, [])[-SPARK_POINTS:]]
             for name in ("train_loss", "valid_loss")
@@ -519,7 +526,8 @@ class RunScreen(Screen[RunPageResult]):
             self.refresh_bindings()
         self.data.run = run
         self.data.state = batch.state
-        self._show_state(run, batch.state, batch.progress)
+        details = batch.finished or time.monotonic() - self._details_at >= DETAILS_INTERVAL
+        self._show_state(run, batch.state, batch.progress, details=details)
         for alert in batch.alerts:
             self.notify(
                 alert.message + (f"\nTry: {alert.advice}" if alert.advice else ""),
@@ -575,7 +583,7 @@ class RunScreen(Screen[RunPageResult]):
             self._place_logs()
 
     def _shown_log(self) -> LogPanel:
-        panels = [panel for panel in self.query(LogPanel) if not panel.has_class("-hidden")]
+        panels = [panel for panel in self.query(LogPanel) if panel.display]
         return panels[0] if panels else self.query_one("#run-events", LogPanel)
 
     def action_search_log(self) -> None:
@@ -608,7 +616,15 @@ class RunScreen(Screen[RunPageResult]):
         self.load()
 
     def action_toggle_side(self) -> None:
-        self.toggle_class("-side-toggled")
+        """Details beside the chart, or not; on a narrow terminal, in place of it."""
+        side = self.query_one("#run-side")
+        if self.has_class("-narrow"):
+            # Classes on the two containers only: one on the screen would restyle all of it.
+            shown = not side.has_class("-shown")
+            side.set_class(shown, "-shown")
+            self.query_one("#run-main").set_class(shown, "-covered")
+        else:
+            side.display = not side.display
 
     def action_control(self, action: str) -> None:
         if self.data is not None and self.check_action("control", (action,)):

@@ -8,6 +8,12 @@ series is then thinned (raw points to two per column, the curve to one), keeping
 since a terminal cannot show more. A series with few points in view (eval loss beside train loss)
 is marked at each point. Smoothed series are cached per (name, weight, length), and a series that
 only grew is smoothed on from where it stopped, so a live chart redraws in a few milliseconds.
+
+Plotext's own work (building the figure as ANSI text, and reading that back into styled lines)
+costs tens of milliseconds on a big chart: it runs in a thread worker, on a figure of its own,
+and the widget paints the lines of the last one built (the Line API: `render_line`). A key that
+changes the chart is answered at once; the new figure follows when it is ready, and a figure
+overtaken by a newer draw is dropped.
 """
 
 from __future__ import annotations
@@ -16,9 +22,13 @@ import math
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
-from textual import events
+from rich.console import Console
+from rich.text import Text
+from textual import events, work
 from textual.color import Color, ColorParseError
+from textual.strip import Strip
 from textual_plotext import PlotextPlot
+from textual_plotext.plot import Plot
 
 from ftui.core.runs.smoothing import DebiasedEma, check_weight, last_steps
 
@@ -116,6 +126,9 @@ class LossChart(PlotextPlot):
         self._smoothed: dict[str, _Smoothed] = {}
         self._prepared: list[ChartSeries] = []
         self._drawn_width = 0
+        self._figure: list[Strip] = []  # the lines of the last figure built
+        self._generation = 0  # draws asked for; a figure built for an older one is dropped
+        self.builds = 0  # figures built (and shown)
         self._draw()
 
     # -- what to show ---------------------------------------------------------------------------
@@ -205,6 +218,40 @@ class LossChart(PlotextPlot):
     def on_resize(self, event: events.Resize) -> None:
         if event.size.width != self._drawn_width:
             self._draw()  # the thinning depends on the width
+        else:
+            self._build_figure()
+
+    def render_line(self, y: int) -> Strip:
+        width = self.size.width
+        if y < len(self._figure):
+            return self._figure[y].crop_extend(0, width, self.rich_style)
+        return Strip.blank(width, self.rich_style)
+
+    def _build_figure(self) -> None:
+        """Build the figure as it now stands, off the UI thread."""
+        self._generation += 1
+        if not self.is_mounted or not self.size.width or not self.size.height:
+            return
+        theme = self._get_plotext_theme_name(self.app.theme)
+        self._build(self._plot, self.size.width, self.size.height, theme, self._generation)
+
+    @work(thread=True, group="chart-build", exit_on_error=False)
+    def _build(self, plot: Plot, width: int, height: int, theme: str, generation: int) -> None:
+        if generation != self._generation:
+            return  # a newer draw was asked for before this one started
+        plot.plotsize(width, height)
+        plot._set_size(width, height)  # as PlotextPlot.render does: plotsize alone is not enough
+        plot.theme(theme)
+        console = Console(width=width, color_system="truecolor", legacy_windows=False)
+        lines = Text.from_ansi(plot.build()).split("\n", allow_blank=True)
+        figure = [Strip(line.render(console), line.cell_len) for line in lines[:height]]
+        self.app.call_from_thread(self._built, figure, generation)
+
+    def _built(self, figure: list[Strip], generation: int) -> None:
+        if generation == self._generation:
+            self._figure = figure
+            self.builds += 1
+            self.refresh()
 
     def _smoothed_values(self, name: str, points: Points, weight: float) -> list[float]:
         cached = self._smoothed.get(name)
@@ -269,8 +316,8 @@ class LossChart(PlotextPlot):
         self._drawn_width = self.size.width
         self._prepared = self._prepare(width)
         faint, colours = self._colours()
-        plt = self.plt
-        plt.clear_figure()
+        # A figure of its own for each draw: the one a worker may be building is left alone.
+        plt = self._plot = Plot()
         plt.title(self.full_title)
         plt.xlabel("step")
         if not any(series.raw for series in self._prepared):
@@ -297,4 +344,4 @@ class LossChart(PlotextPlot):
             if series.point_marker is not None and series.raw:
                 steps, values = zip(*series.raw, strict=True)
                 plt.scatter(steps, values, marker=series.point_marker, color=colour)
-        self.refresh()
+        self._build_figure()

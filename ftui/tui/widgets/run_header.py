@@ -68,6 +68,17 @@ def describe_alerts(alerts: Sequence[AlertEvent], shown: int = ALERTS_SHOWN) -> 
     return "\n".join(lines)
 
 
+def update_text(widget: Static, text: str) -> None:
+    """Show `text` in `widget`, without a layout of the screen unless its number of lines
+    changed: a layout costs tens of milliseconds, and a live page updates ten times a second."""
+    last = getattr(widget, "_shown_text", None)
+    if text == last:
+        return
+    layout = last is None or text.count("\n") != last.count("\n")
+    widget._shown_text = text  # type: ignore[attr-defined]
+    widget.update(text, layout=layout)
+
+
 class RunHeader(Vertical):
     DEFAULT_CSS = """
     RunHeader { height: auto; padding: 0 1; border-bottom: solid $panel; }
@@ -91,7 +102,9 @@ class RunHeader(Vertical):
         progress: Progress,
         losses: Mapping[str, Sequence[float]],
     ) -> None:
-        self.query_one("#header-progress", Static).update(format_progress(progress) or state.status)
+        update_text(
+            self.query_one("#header-progress", Static), format_progress(progress) or state.status
+        )
         bar = self.query_one(ProgressBar)
         if progress.max_steps:
             bar.update(total=progress.max_steps, progress=progress.step or 0)
@@ -99,12 +112,13 @@ class RunHeader(Vertical):
             bar.update(total=None)
         glance = [loss_glance(losses), resources_text(state.last_metrics)]
         shown = " · ".join(part for part in glance if part) or "[dim]no metrics yet[/]"
-        self.query_one("#header-glance", Static).update(shown)
+        update_text(self.query_one("#header-glance", Static), shown)
         alerts = self.query_one("#header-alerts", Static)
-        alerts.set_class(not state.alerts, "-empty")
+        if alerts.has_class("-empty") == bool(state.alerts):
+            alerts.set_class(not state.alerts, "-empty")
         if state.alerts:
-            alerts.update(describe_alerts(state.alerts))
+            update_text(alerts, describe_alerts(state.alerts))
 
     def show_progress(self, progress: Progress, status: str) -> None:
         """Only the first line: elapsed and ETA move while the log is quiet."""
-        self.query_one("#header-progress", Static).update(format_progress(progress) or status)
+        update_text(self.query_one("#header-progress", Static), format_progress(progress) or status)
