@@ -113,7 +113,8 @@ def status_cell(run: Run, text: str, width: int) -> str:
     step, total = run.last_step, run.max_steps
     choices = [f"{text} {step:,}/{total:,}", f"{text} {step}/{total}"] if total else []
     if total:
-        choices.append(f"{text} {min(99, step * 100 // total) if step < total else 100}%")
+        # A run under way is never "100%": the last step is done, the run is not yet.
+        choices.append(f"{text} {min(99, step * 100 // total)}%")
     else:
         choices.append(f"{text} {step:,}")
     return next((choice for choice in choices if cell_len(choice) <= width), text)
