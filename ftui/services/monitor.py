@@ -13,6 +13,7 @@ progress replace the older ones).
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import threading
 import time
 from collections import deque
@@ -90,6 +91,8 @@ class RunMonitor:
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
         self._tailer: OutputTailer | None = None
+        self._loop: asyncio.AbstractEventLoop | None = None
+        self._task: asyncio.Task[None] | None = None
         self.error: BaseException | None = None  # what ended the follow, if not the run's end
 
     # -- the UI side ----------------------------------------------------------------------------
@@ -99,7 +102,14 @@ class RunMonitor:
         self._thread.start()
 
     def stop(self, timeout: float | None = 2.0) -> None:
+        """End the follow (at once: a quiet log does not hold it) and wait up to `timeout`
+        seconds for its thread, so nothing reads the store once its owner has closed it."""
         self._stop.set()
+        with self._lock:
+            loop, task = self._loop, self._task
+        if loop is not None and task is not None:
+            with contextlib.suppress(RuntimeError):  # the loop already closed: nothing to cancel
+                loop.call_soon_threadsafe(task.cancel)
         if self._thread is not None and self._thread is not threading.current_thread():
             self._thread.join(timeout)
 
@@ -141,13 +151,23 @@ class RunMonitor:
 
     def run(self) -> None:
         try:
-            asyncio.run(self._follow())
+            asyncio.run(self._main())
+        except asyncio.CancelledError:
+            pass  # stopped
         except BaseException as error:  # the page shows it; the thread must not die silently
             self.error = error
         finally:
             with self._lock:
                 self._finished = True
                 self._changed = True
+
+    async def _main(self) -> None:
+        task = asyncio.current_task()
+        with self._lock:
+            self._loop, self._task = asyncio.get_running_loop(), task
+        if self._stop.is_set():
+            return
+        await self._follow()
 
     async def _follow(self) -> None:
         from ftui.services.follow import follow_run

@@ -434,9 +434,7 @@ async def test_a_live_run_page_notices_its_process_killed(store: RunStore) -> No
         os.kill(record.pid, signal.SIGKILL)
         await wait_followed(app, pilot, page)  # the follow path ends once it sees the death
         assert page.data.run.status == "failed"
-        assert (
-            "-> failed: The training process died" in event_texts(page)[-1]
-        )
+        assert "-> failed: The training process died" in event_texts(page)[-1]
     assert store.get_run("llama-d").status == "failed"
 
 

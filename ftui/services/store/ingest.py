@@ -14,7 +14,7 @@ from dataclasses import replace
 from typing import Any
 
 from ftui.core.runs.events import TERMINAL_STATUSES, EventWriter, parse_event
-from ftui.core.runs.kinds import MetricEvent, RunEvent
+from ftui.core.runs.kinds import AlertEvent, MetricEvent, RunEvent
 from ftui.core.runs.state import RunState
 from ftui.services.eventlog import read_chunk
 from ftui.services.runs import events_path
@@ -53,9 +53,18 @@ def _run_row(conn: sqlite3.Connection, run_id: str) -> sqlite3.Row:
 
 
 def stored_state(db: Connections, run_id: str) -> tuple[RunState, int]:
-    """The run's state as indexed so far, and the log offset it stands at."""
+    """The run's state as indexed so far (with the alerts its log raised), and the log offset it
+    stands at."""
     row = _run_row(db.conn, run_id)
-    return state_from_row(row), int(row["events_offset"])
+    alerts = tuple(
+        event
+        for (data,) in db.conn.execute(
+            "SELECT data FROM events WHERE run_id = ? AND type = 'alert' ORDER BY offset",
+            (run_id,),
+        )
+        if isinstance(event := parse_event(loads(data)), AlertEvent)
+    )
+    return replace(state_from_row(row), alerts=alerts), int(row["events_offset"])
 
 
 def ingest_events(db: Connections, run_id: str) -> int:

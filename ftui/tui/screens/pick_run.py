@@ -65,6 +65,8 @@ class PickRunScreen(ModalScreen[str | None]):
         for other in runs:
             same = bool(sha and other.dataset and other.dataset.sha256 == sha)
             options.add_option(Option(Text(option_text(other, same)), id=other.id))
+        if runs:
+            options.highlighted = 0
         options.focus()
 
     @on(OptionList.OptionSelected)

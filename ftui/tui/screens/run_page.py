@@ -65,7 +65,6 @@ CHART_INTERVAL = 0.5  # a live chart redraws at most this often (a plot costs mo
 CLOCK_INTERVAL = 1.0  # elapsed and ETA tick on while the log is quiet
 DETAILS_INTERVAL = 1.0  # a live run's summary and metrics table repaint at most this often
 SPARK_POINTS = 48  # the last points of each loss shown in the header's sparklines
-ZOOMS: tuple[int | None, ...] = (None, 1000, 200, 50)  # z cycles: all steps, then the last N
 SMOOTHING_STEP = 0.1
 
 
@@ -329,7 +328,6 @@ class RunScreen(Screen[RunPageResult]):
         self.now = now  # a fixed clock for durations (tests); None: the real one
         self.data: RunPageData | None = None
         self.group_index = 0
-        self.zoom_index = 0
         self.monitor: RunMonitor | None = None
         self._chart_dirty = False
         self._chart_drawn_at = 0.0
@@ -367,7 +365,8 @@ class RunScreen(Screen[RunPageResult]):
         self.load()
 
     def on_unmount(self) -> None:
-        self._stop_monitor()
+        # Waited for: the app may close the store next, and the follow must be done with it.
+        self._stop_monitor(timeout=2.0)
 
     # -- loading --------------------------------------------------------------------------------
 
@@ -473,9 +472,9 @@ class RunScreen(Screen[RunPageResult]):
         )
         self.monitor.start()
 
-    def _stop_monitor(self) -> None:
+    def _stop_monitor(self, timeout: float = 0) -> None:
         if self.monitor is not None:
-            self.monitor.stop(timeout=0)
+            self.monitor.stop(timeout=timeout)
             self.monitor = None
 
     def _tick(self) -> None:
@@ -572,8 +571,7 @@ class RunScreen(Screen[RunPageResult]):
         self.notify(f"Smoothing: EMA {weight:g}", title="Chart", timeout=2)
 
     def action_zoom(self) -> None:
-        self.zoom_index = (self.zoom_index + 1) % len(ZOOMS)
-        self.query_one(LossChart).zoom_last(ZOOMS[self.zoom_index])
+        self.query_one(LossChart).cycle_zoom()
 
     # -- logs -----------------------------------------------------------------------------------
 
