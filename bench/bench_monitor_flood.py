@@ -36,6 +36,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 KEYS = ("s", "z", "i", "m", "l", "s", "i", "z")  # smoothing, zoom, details, metrics, log
 
+
 def rss_mb() -> float:
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 
@@ -96,8 +97,8 @@ async def bench(args: argparse.Namespace) -> None:
     from ftui.services.launcher import LOG_FILE
     from ftui.services.root import Services
     from ftui.services.store import RunStore
-    from ftui.tui.screens.run_page import RunScreen
     from ftui.tui import stylesheet
+    from ftui.tui.screens.run_page import RunScreen
 
     root = Path(tempfile.mkdtemp(prefix="ftui-bench-flood-"))
     store = RunStore(root / "ftui.db", root / "runs")

@@ -15,6 +15,7 @@ import contextlib
 import math
 import shutil
 import tempfile
+import time
 from collections.abc import Awaitable, Callable
 from pathlib import Path
 from typing import Any
@@ -71,8 +72,17 @@ async def open_findings(pilot: Pilot[Any]) -> None:
         node.expand()
 
 
+async def wait_for_monitor(pilot: Pilot[Any]) -> None:
+    """Until a live run's page has taken the monitor's first batch (it comes from a thread)."""
+    for _ in range(100):
+        if getattr(pilot.app.screen, "repaints", 0):
+            return
+        await pilot.pause(0.05)
+
+
 def seed_runs(config: Config) -> None:
-    """Two finished local runs with falling losses, written as real event logs."""
+    """Two finished local runs with falling losses, and one a third of the way with an eval
+    loss pulling away and an alert, written as real event logs (and its trainer's output)."""
     try:
         from ftui.core.runs.events import EventWriter
         from ftui.services.store import RunStore
@@ -92,6 +102,45 @@ def seed_runs(config: Config) -> None:
                 events.metric(step, {"train_loss": round(loss, 4)}, max_steps=steps)
             events.status("succeeded")
         store.ingest_events(run.id)
+    run = store.create_run(
+        backend="local",
+        base_model="tiny-demo",
+        config={"learning_rate": 5e-4, "lora_r": 16, "max_steps": 300},
+    )
+    now = time.time()
+    with EventWriter(run.run_dir / "events.jsonl") as events:
+        events.write({"ts": now - 200, "type": "status", "status": "running"})
+        for step in range(1, 101):
+            loss = 2.4 * math.exp(-step / 30) + 0.5 + 0.06 * math.sin(step * 1.7)
+            values = {"train_loss": round(loss, 4), "tokens_per_second": 2410.0 + step}
+            values.update({"cpu_percent": 187.0, "ram_gb": 3.4})
+            events.write(
+                {
+                    "ts": now - 200 + step * 2,
+                    "type": "metric",
+                    "step": step,
+                    "max_steps": 300,
+                    "epoch": round(step / 100, 2),
+                    "values": values,
+                }
+            )
+            if step % 20 == 0:
+                valid = 2.3 * math.exp(-step / 40) + 0.9 + (0.004 * step if step > 60 else 0)
+                events.metric(step, {"valid_loss": round(valid, 4)}, max_steps=300)
+        events.emit(
+            "alert",
+            kind="eval_gap",
+            message="valid_loss 1.58 is 1.9x the train loss 0.59 at step 100",
+            steps=[60, 80, 100],
+            advice="more data, or a lower rank or learning rate; stop early if it keeps growing",
+        )
+    (run.run_dir / "train.log").write_text(
+        "Loading tiny-demo\n"
+        "trainable params: 851,968 || all params: 4,012,864 || trainable%: 21.23\n"
+        "{'loss': 0.5912, 'grad_norm': 0.41, 'learning_rate': 0.00033, 'epoch': 1.0}\n"
+        " 33%|###3      | 100/300 [03:20<06:40,  2.00s/it]\n"
+    )
+    store.ingest_events(run.id)
 
 
 SHOTS: list[tuple[str, list[Step]]] = [
@@ -107,6 +156,7 @@ SHOTS: list[tuple[str, list[Step]]] = [
     ("jobs", [keys("2")]),
     ("jobs-openai", [keys("2"), keys("ctrl+b")]),
     ("runs", [keys("3")]),
+    ("run-live", [keys("3"), keys("enter"), wait_for_monitor]),
     ("judge", [keys("4")]),
 ]
 

@@ -200,3 +200,78 @@ def test_run_page_at_80x24(snap_compare, store: RunStore) -> None:
         await settle(pilot)
 
     assert snap_compare(RunsApp(store), terminal_size=SMALL, run_before=open_first_finished)
+
+
+def with_a_run_midway(store: RunStore) -> None:
+    """The running run, a quarter of the way: more steps planned, an alert raised, and its
+    trainer's own output so far."""
+    run_id = "d5b1c0a8"
+    start = T0 + 3 * 3600
+    with EventWriter(store.runs_dir / run_id / "events.jsonl") as writer:
+        for step in range(26, 31):
+            writer.write(
+                {
+                    "ts": start + 5 + step * 20,
+                    "type": "metric",
+                    "step": step,
+                    "max_steps": 120,
+                    "epoch": step / 120,
+                    "values": {"train_loss": 0.45 - step / 1000, "tokens_per_second": 1830.0},
+                }
+            )
+        writer.write(
+            {
+                "ts": start + 610,
+                "type": "alert",
+                "kind": "eval_gap",
+                "message": "valid_loss 0.93 is 1.9x the train loss 0.48 at step 25",
+                "steps": [15, 20, 25],
+                "advice": "more data, or a lower rank or learning rate; stop early if it grows",
+            }
+        )
+    (store.runs_dir / run_id / "train.log").write_text(
+        "Loading Llama-3.2-1B-Instruct\n"
+        "trainable params: 851,968 || all params: 1,236,666,368 || trainable%: 0.0689\n"
+        " 25%|##5       | 30/120 [10:05<30:15, 20.17s/it]\n"
+    )
+    store.ingest_events(run_id)
+
+
+def test_run_page_midway(snap_compare, store: RunStore) -> None:
+    with_a_run_midway(store)
+
+    async def open_running(pilot: Pilot[None]) -> None:
+        from ftui.tui.screens.run_page import RunScreen
+
+        await settle(pilot)
+        await pilot.press("enter")  # the newest run is the one still going
+        page = pilot.app.screen
+        assert isinstance(page, RunScreen)
+        for _ in range(200):  # the monitor's first batch, from its own thread
+            if page.repaints:
+                break
+            await pilot.pause(0.05)
+        await settle(pilot)
+        await settle(pilot)
+
+    assert snap_compare(RunsApp(store), terminal_size=(160, 48), run_before=open_running)
+
+
+def test_run_page_midway_at_80x24(snap_compare, store: RunStore) -> None:
+    with_a_run_midway(store)
+
+    async def open_running(pilot: Pilot[None]) -> None:
+        from ftui.tui.screens.run_page import RunScreen
+
+        await settle(pilot)
+        await pilot.press("enter")
+        page = pilot.app.screen
+        assert isinstance(page, RunScreen)
+        for _ in range(200):
+            if page.repaints:
+                break
+            await pilot.pause(0.05)
+        await settle(pilot)
+        await settle(pilot)
+
+    assert snap_compare(RunsApp(store), terminal_size=SMALL, run_before=open_running)

@@ -210,7 +210,8 @@ async def test_pause_resume_and_cancel_an_openai_run_from_its_page(
         await press(pilot, "y")
         await until(pilot, lambda: status() == "cancelled")
         assert remote.status == "cancelled"
-        await settle(pilot)  # the run is over: the page's tail has ended
+        await until(pilot, lambda: page.monitor is None)  # the run is over: its follow ended
+        await settle(pilot)
         title = str(page.query_one("#run-title", Static).render())
         assert "cancelled" in title and "live" not in title
         assert offered(app) == set()

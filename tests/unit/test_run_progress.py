@@ -54,8 +54,11 @@ def test_the_eta_shrinks_as_steps_come_at_a_steady_rate() -> None:
     later = tracker.snapshot(state, now=START + 50.0)
     assert later.eta_s == pytest.approx((400 - 100) / 2.0)
     assert later.eta_s < early.eta_s
-    # Between two metric lines the ETA keeps counting down from the last step seen.
-    assert tracker.snapshot(state, now=START + 60.0).eta_s == pytest.approx(150.0 - 10.0)
+    # Between two metric lines the ETA keeps counting down from the last step seen...
+    assert tracker.snapshot(state, now=START + 50.25).eta_s == pytest.approx(150.0 - 0.25)
+    # ...by one step's time at most: a run gone quiet is late, its ETA does not run down to 0.
+    assert tracker.snapshot(state, now=START + 60.0).eta_s == pytest.approx(150.0 - 0.5)
+    assert tracker.snapshot(state, now=START + 600.0).eta_s == pytest.approx(150.0 - 0.5)
 
 
 def test_a_run_that_slows_down_gets_the_longer_eta_of_its_recent_rate() -> None:

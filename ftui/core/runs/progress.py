@@ -137,8 +137,11 @@ class ProgressTracker:
         if not steps_per_s or not self._samples:
             return None
         left = max(0, state.max_steps - state.step) / steps_per_s
-        # Counted from the last step seen, so the ETA keeps falling between two metric lines.
-        return max(0.0, left - max(0.0, now - self._samples[-1][0]))
+        # Counted from the last step seen, so the ETA keeps falling between two metric lines;
+        # but by one step's time at most: a run gone quiet is late, not nearly done (the stalled
+        # alert says so), and its ETA waits for the next step rather than run down to zero.
+        since = max(0.0, now - self._samples[-1][0])
+        return max(0.0, left - min(since, 1 / steps_per_s))
 
 
 def format_duration(seconds: float | None) -> str:

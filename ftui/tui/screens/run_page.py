@@ -50,7 +50,7 @@ from ftui.tui.sections.runs_actions import (
 from ftui.tui.widgets.config_diff import flatten_config, show_value
 from ftui.tui.widgets.log_view import LogPanel
 from ftui.tui.widgets.loss_chart import LossChart
-from ftui.tui.widgets.run_header import RunHeader, update_text
+from ftui.tui.widgets.run_header import RESOURCES, RunHeader, update_text
 
 if TYPE_CHECKING:
     from ftui.services.backends.base import Capabilities
@@ -66,6 +66,7 @@ CLOCK_INTERVAL = 1.0  # elapsed and ETA tick on while the log is quiet
 DETAILS_INTERVAL = 1.0  # a live run's summary and metrics table repaint at most this often
 SPARK_POINTS = 48  # the last points of each loss shown in the header's sparklines
 SMOOTHING_STEP = 0.1
+RESOURCE_NAMES = frozenset(name for name, _ in RESOURCES)
 
 
 def event_line(record: dict[str, Any]) -> str:
@@ -231,10 +232,12 @@ def describe_dataset(run: Run, state: str) -> str:
 
 
 def describe_metrics(summary: dict[str, MetricSummary]) -> str:
-    if not summary:
+    # What the process used (GPU memory, CPU, RAM) is in the header; its minimum tells nothing.
+    shown = {name: item for name, item in summary.items() if name not in RESOURCE_NAMES}
+    if not shown:
         return "[dim]no metrics yet[/]"
     lines = [f"[dim]{'metric':<20} {'last':>9} {'min':>9} {'at step':>8}[/]"]
-    for name, item in summary.items():
+    for name, item in shown.items():
         shown = name if len(name) <= 20 else name[:19] + "…"
         lines.append(
             f"{escape(shown):<20} {format_metric(item.last):>9} "
@@ -249,7 +252,7 @@ def describe_config(config: dict[str, Any]) -> str:
         return "[dim]empty[/]"
     width = min(28, max(len(key) for key in flat))
     return "\n".join(
-        f"[dim]{escape(key):<{width}}[/] {escape(show_value(value))}" for key, value in flat.items()
+        f"[dim]{escape(key):<{width}} [/]{escape(show_value(value))}" for key, value in flat.items()
     )
 
 
@@ -275,7 +278,9 @@ class RunScreen(Screen[RunPageResult]):
     RunScreen #run-main { width: 1fr; }
     RunScreen #run-chart { height: 1fr; min-height: 8; }
     RunScreen LogPanel { height: 12; border-top: solid $panel; }
-    RunScreen.-short LogPanel { height: 7; }
+    RunScreen.-short LogPanel { height: 6; }
+    RunScreen.-short RunHeader #header-bar { display: none; }
+    RunScreen.-short RunHeader #header-alerts { max-height: 2; }
     """
     BINDINGS: ClassVar = [
         command("escape,q", "close", "Back", "Back to the list of runs.", show=True),
@@ -393,9 +398,12 @@ class RunScreen(Screen[RunPageResult]):
             self.notify(str(worker.error), title="Run", severity="error", markup=False)
 
     def show(self, data: RunPageData) -> None:
+        first = self.data is None
         self.data = data
         run = data.run
         self.run_id = run.id
+        if first and run.is_terminal and not data.output:
+            self._show_output = False  # a finished run that left no output: its events instead
         if not run.is_terminal and self.monitor is None:
             self._start_monitor(data)
         self._show_logs(data)

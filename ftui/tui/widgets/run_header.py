@@ -10,9 +10,10 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 
 from rich.markup import escape
+from rich.progress_bar import ProgressBar
 from textual.app import ComposeResult
 from textual.containers import Vertical
-from textual.widgets import ProgressBar, Static
+from textual.widgets import Static
 
 from ftui.core.runs.kinds import AlertEvent
 from ftui.core.runs.progress import Progress, format_progress
@@ -43,7 +44,8 @@ def loss_glance(losses: Mapping[str, Sequence[float]], width: int = SPARK_WIDTH)
     for name, label in (("train_loss", "train"), ("valid_loss", "eval")):
         values = shown.get(name)
         if values:
-            spark = sparkline(values, width, low=low, high=high)
+            # As wide as it has points, up to `width`: a few evaluations are a short line.
+            spark = sparkline(values, min(width, len(values)), low=low, high=high)
             parts.append(f"{label} [$accent]{spark}[/] {format_metric(values[-1])}")
     return " · ".join(parts)
 
@@ -62,7 +64,7 @@ def describe_alerts(alerts: Sequence[AlertEvent], shown: int = ALERTS_SHOWN) -> 
             steps = f" at step {first}" if first == last else f" at steps {first}–{last}"
         lines.append(f"[b $warning]⚠ {escape(alert.kind)}{steps}[/]: {escape(alert.message)}")
         if alert.advice:
-            lines.append(f"  [dim]try:[/] {escape(alert.advice)}")
+            lines.append(f"  [dim]try: [/]{escape(alert.advice)}")
     if len(alerts) > shown:
         lines.append(f"[dim]… {len(alerts) - shown} earlier alerts in the events log[/]")
     return "\n".join(lines)
@@ -83,8 +85,8 @@ class RunHeader(Vertical):
     DEFAULT_CSS = """
     RunHeader { height: auto; padding: 0 1; border-bottom: solid $panel; }
     RunHeader #header-progress { height: 1; }
-    RunHeader ProgressBar { height: 1; }
-    RunHeader ProgressBar Bar { width: 1fr; }
+    RunHeader #header-bar { height: 1; }
+    RunHeader #header-bar.-unknown { display: none; }
     RunHeader #header-glance { height: 1; }
     RunHeader #header-alerts { height: auto; max-height: 7; }
     RunHeader #header-alerts.-empty { display: none; }
@@ -92,7 +94,7 @@ class RunHeader(Vertical):
 
     def compose(self) -> ComposeResult:
         yield Static("", id="header-progress", markup=False)
-        yield ProgressBar(show_eta=False, show_percentage=False, id="header-bar")
+        yield Static("", id="header-bar", classes="-unknown")
         yield Static("", id="header-glance")
         yield Static("", id="header-alerts", classes="-empty")
 
@@ -105,11 +107,15 @@ class RunHeader(Vertical):
         update_text(
             self.query_one("#header-progress", Static), format_progress(progress) or state.status
         )
-        bar = self.query_one(ProgressBar)
-        if progress.max_steps:
-            bar.update(total=progress.max_steps, progress=progress.step or 0)
-        else:
-            bar.update(total=None)
+        bar = self.query_one("#header-bar", Static)
+        known = bool(progress.max_steps)
+        if bar.has_class("-unknown") == known:
+            bar.set_class(not known, "-unknown")
+        if known and progress.step != getattr(bar, "_shown_step", None):
+            bar._shown_step = progress.step  # type: ignore[attr-defined]
+            bar.update(
+                ProgressBar(total=progress.max_steps, completed=progress.step or 0), layout=False
+            )
         glance = [loss_glance(losses), resources_text(state.last_metrics)]
         shown = " · ".join(part for part in glance if part) or "[dim]no metrics yet[/]"
         update_text(self.query_one("#header-glance", Static), shown)
