@@ -66,6 +66,8 @@ async def test_a_live_local_run_shows_its_losses_falling_and_its_eta_shrinking(
                     etas.append((progress.step, progress.eta_s))
             await asyncio.sleep(0.05)
         assert page.data.run.status == "succeeded", train_log(run)
+        await app.workers.wait_for_complete()  # the page reads the run again from the store
+        await asyncio.sleep(0.1)
         chart = page.query_one(LossChart)
         train, valid = chart.series["train_loss"], chart.series["valid_loss"]
         assert [step for step, _ in valid] == [10, 20, 30, 40, 50, 60]

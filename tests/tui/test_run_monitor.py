@@ -170,6 +170,8 @@ async def test_a_live_run_shows_progress_eta_eval_curve_alerts_and_its_output(
             writer.status("succeeded")
         await until(pilot, lambda: page.monitor is None, "the follow to end")
         await until(pilot, lambda: page.data.run.status == "succeeded", "the final state")
+        await app.workers.wait_for_complete()
+        await pilot.pause()
         title = rendered(page.query_one("#run-title"))
         assert "succeeded" in title and "· live" not in title
         assert "ETA" not in rendered(header.query_one("#header-progress", Static))
@@ -201,7 +203,8 @@ async def test_a_finished_openai_run_replays_its_checkpoint_metrics(
                     "step": step,
                     "path": f"ft:gpt-4o-mini:org::ckpt-step-{step}",
                     "model_id": f"ft:gpt-4o-mini:org::ckpt-step-{step}",
-                    "metrics": {"train_loss": 1.0, "valid_loss": 1.25},
+                    # Eval loss lowest at step 20: the best checkpoint is that one.
+                    "metrics": {"train_loss": 1.0, "valid_loss": 1.25 + (step - 20) ** 2 / 1000},
                 }
             )
         writer.write({"ts": t0 + 31, "type": "status", "status": "succeeded"})
@@ -212,6 +215,7 @@ async def test_a_finished_openai_run_replays_its_checkpoint_metrics(
         assert page.monitor is None  # over: replayed from the store and the log
         artifacts = rendered(page.query_one("#run-artifacts"))
         assert "ckpt-step-30" in artifacts and "valid_loss 1.25" in artifacts
+        assert "best checkpoint: step 20, ft:gpt-4o-mini:org::ckpt-step-20" in artifacts
         progress = rendered(page.query_one(RunHeader).query_one("#header-progress", Static))
         assert "step 30/30 (100%)" in progress and "ETA" not in progress
         assert sorted(page.query_one(LossChart).series) == ["train_loss", "valid_loss"]

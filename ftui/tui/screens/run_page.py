@@ -233,11 +233,11 @@ def describe_dataset(run: Run, state: str) -> str:
 
 def describe_metrics(summary: dict[str, MetricSummary]) -> str:
     # What the process used (GPU memory, CPU, RAM) is in the header; its minimum tells nothing.
-    shown = {name: item for name, item in summary.items() if name not in RESOURCE_NAMES}
-    if not shown:
+    metrics = {name: item for name, item in summary.items() if name not in RESOURCE_NAMES}
+    if not metrics:
         return "[dim]no metrics yet[/]"
     lines = [f"[dim]{'metric':<20} {'last':>9} {'min':>9} {'at step':>8}[/]"]
-    for name, item in shown.items():
+    for name, item in metrics.items():
         shown = name if len(name) <= 20 else name[:19] + "…"
         lines.append(
             f"{escape(shown):<20} {format_metric(item.last):>9} "
@@ -256,10 +256,48 @@ def describe_config(config: dict[str, Any]) -> str:
     )
 
 
-def describe_artifacts(artifacts: list[dict[str, Any]]) -> str:
+def best_checkpoint(
+    artifacts: list[dict[str, Any]], summary: dict[str, MetricSummary]
+) -> tuple[dict[str, Any], str] | None:
+    """The checkpoint to pick and why: the lowest eval loss among those that carry their own
+    metrics (OpenAI's), else the last one saved at or before the step of the best eval loss."""
+    checkpoints = [record for record in artifacts if record.get("type") == "checkpoint"]
+    scored = [
+        (record["metrics"]["valid_loss"], record)
+        for record in checkpoints
+        if isinstance(record.get("metrics"), dict)
+        and isinstance(record["metrics"].get("valid_loss"), int | float)
+    ]
+    if scored:
+        loss, record = min(scored, key=lambda pair: pair[0])
+        return record, f"valid_loss {format_metric(loss)}"
+    best = summary.get("valid_loss")
+    if best is None:
+        return None
+    before = [
+        record
+        for record in checkpoints
+        if isinstance(record.get("step"), int) and record["step"] <= best.min_step
+    ]
+    if not before:
+        return None
+    record = max(before, key=lambda r: r["step"])
+    return record, f"best valid_loss {format_metric(best.min)} at step {best.min_step}"
+
+
+def describe_artifacts(
+    artifacts: list[dict[str, Any]], summary: dict[str, MetricSummary] | None = None
+) -> str:
     if not artifacts:
         return "[dim]none yet[/]"
-    return "\n".join(escape(event_line(event)) for event in artifacts)
+    lines = [escape(event_line(event)) for event in artifacts]
+    best = best_checkpoint(artifacts, summary or {})
+    if best is not None:
+        record, why = best
+        where = record.get("model_id") or record.get("path")
+        lines.append(f"[b]best checkpoint[/]: step {record.get('step')}, {escape(str(where))}")
+        lines.append(f"[dim]  ({escape(why)})[/]")
+    return "\n".join(lines)
 
 
 class RunScreen(Screen[RunPageResult]):
@@ -410,7 +448,8 @@ class RunScreen(Screen[RunPageResult]):
         self._show_title()
         self._show_state(run, data.state, self._replayed_progress(data))
         self.query_one("#run-dataset", Static).update(describe_dataset(run, data.dataset_state))
-        self.query_one("#run-artifacts", Static).update(describe_artifacts(data.artifacts))
+        artifacts = describe_artifacts(data.artifacts, data.summary)
+        self.query_one("#run-artifacts", Static).update(artifacts)
         self.query_one("#run-config", Static).update(describe_config(run.config))
         self._draw_chart()
         self.refresh_bindings()
@@ -492,9 +531,11 @@ class RunScreen(Screen[RunPageResult]):
             return
         batch = monitor.drain(self._clock())
         if batch is not None:
+            if batch.finished:
+                self.monitor = None  # before the batch is shown: the title says "live" no more
             self._apply(batch)
             if batch.finished:
-                self.monitor = None
+                self._show_title()
                 if monitor.error is not None:
                     self.notify(
                         f"Following the run stopped: {monitor.error}",
