@@ -36,6 +36,9 @@ PENDING_LINES = 20_000  # lines waiting for the UI, per stream; a log view keeps
 OUTPUT_POLL_S = 0.2
 PROGRESS_SEED_EVENTS = 200  # recent metric events read at start, so an ETA shows at once
 OUTPUT_CHUNK_BYTES = 256 * 1024  # read per poll: a flooded train.log is read in slices
+FLOOD_SLICE_S = 0.005  # a slice of the log that took longer than this is a flood's
+MAX_REST_S = 0.1
+REST_RATIO = 1.0  # rest this many times as long as the slice took
 
 
 @dataclass
@@ -70,6 +73,7 @@ class RunMonitor:
         output_offset: int = 0,
         poll_interval: float = 0.2,
         pending_lines: int = PENDING_LINES,
+        rest_ratio: float = REST_RATIO,
     ) -> None:
         self.store = store
         self.run_id = run_id
@@ -78,6 +82,7 @@ class RunMonitor:
         self.output_path = output_path
         self.output_offset = output_offset
         self.poll_interval = poll_interval
+        self.rest_ratio = rest_ratio
         self._lock = threading.Lock()
         self._events: deque[LogLine] = deque(maxlen=pending_lines)
         self._output: deque[LogLine] = deque(maxlen=pending_lines)
@@ -181,11 +186,19 @@ class RunMonitor:
                 history_from=self.history_from,
                 poll_interval=self.poll_interval,
             )
+            busy_since = time.perf_counter()
             async for update in updates:
                 self._take(update.events, update.state)
                 if self._stop.is_set():
                     await updates.aclose()
                     break
+                # Under a flood, rest as long as the last slice took: this thread (and the
+                # interpreter lock it shares with the UI) is then busy half the time at most, and
+                # a key is answered at once. A quiet log never waits here.
+                busy = time.perf_counter() - busy_since
+                if update.events and busy > FLOOD_SLICE_S:
+                    await asyncio.sleep(min(busy * self.rest_ratio, MAX_REST_S))
+                busy_since = time.perf_counter()
             await asyncio.sleep(self.poll_interval)  # the trainer's last words, after its status
         finally:
             output.cancel()

@@ -127,6 +127,9 @@ class LossChart(PlotextPlot):
         self._prepared: list[ChartSeries] = []
         self._drawn_width = 0
         self._figure: list[Strip] = []  # the lines of the last figure built
+        self._painted: list[Strip] = []  # those lines cut to the width, in the widget's style
+        self._blank = Strip.blank(0)
+        self._painted_for: tuple[int, int] | None = None
         self._generation = 0  # draws asked for; a figure built for an older one is dropped
         self.builds = 0  # figures built (and shown)
         self._draw()
@@ -222,10 +225,19 @@ class LossChart(PlotextPlot):
             self._build_figure()
 
     def render_line(self, y: int) -> Strip:
+        # The lines as painted, kept for the figure and width: a live page repaints the screen
+        # ten times a second, and the widget's style (a walk up the DOM) is costly to ask each line.
         width = self.size.width
-        if y < len(self._figure):
-            return self._figure[y].crop_extend(0, width, self.rich_style)
-        return Strip.blank(width, self.rich_style)
+        if self._painted_for != (id(self._figure), width):
+            style = self.rich_style
+            self._painted = [line.crop_extend(0, width, style) for line in self._figure]
+            self._blank = Strip.blank(width, style)
+            self._painted_for = (id(self._figure), width)
+        return self._painted[y] if y < len(self._painted) else self._blank
+
+    def notify_style_update(self) -> None:
+        super().notify_style_update()
+        self._painted_for = None  # a new theme or class: paint the lines again
 
     def _build_figure(self) -> None:
         """Build the figure as it now stands, off the UI thread."""
