@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import copy
 import threading
 import time
 from collections import deque
@@ -53,6 +54,7 @@ class MonitorBatch:
     metrics: dict[str, list[tuple[int, float]]] = field(default_factory=dict)  # new points
     alerts: list[AlertEvent] = field(default_factory=list)  # raised since the last batch
     finished: bool = False  # the run is over: the follow ended
+    tracker: ProgressTracker | None = None  # a copy, for progress between batches elsewhere
 
 
 class RunMonitor:
@@ -136,6 +138,7 @@ class RunMonitor:
                 metrics=self._metrics,
                 alerts=self._alerts,
                 finished=self._finished,
+                tracker=copy.deepcopy(self._tracker),
             )
             self._events.clear()
             self._output.clear()

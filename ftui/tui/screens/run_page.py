@@ -2,10 +2,10 @@
 the trainer's output, events), what it trained (config, dataset) and what it left (artifacts).
 
 The page is handed the app's services root: history comes from its store; a run still going is
-then followed by a `RunMonitor` (services.monitor: the one follow path, in a thread of its own),
-which indexes every batch into the store (so what the page shows live is what it shows when
-opened again later, replayed from the log) and records a run whose process died as failed. The
-page drains it ten times a second, so a flooded log costs it one repaint per tick. Cancel, pause,
+then followed by a `ProcessMonitor` (services.monitor_process: the one follow path, in a child
+process), which indexes every batch into the store (so what the page shows live is what it shows
+when opened again later, replayed from the log) and records a run whose process died as failed.
+The page drains it ten times a second, so a flooded log costs it one repaint per tick. Cancel, pause,
 resume and checkpoint go to the backend that owns the run (`Services.backend_for`), offered as
 the Runs list offers them (`runs_actions.can_control`).
 """
@@ -34,7 +34,8 @@ from ftui.core.runs.metric_groups import metric_groups
 from ftui.core.runs.progress import Progress, ProgressTracker
 from ftui.core.runs.state import RunState
 from ftui.services.liveness import check_run
-from ftui.services.monitor import MonitorBatch, RunMonitor
+from ftui.services.monitor import MonitorBatch
+from ftui.services.monitor_process import ProcessMonitor
 from ftui.services.runs import format_cost, format_duration, format_metric, run_epochs
 from ftui.services.store import MetricSummary, Run, RunStore
 from ftui.tui.keymap import command
@@ -371,11 +372,12 @@ class RunScreen(Screen[RunPageResult]):
         self.now = now  # a fixed clock for durations (tests); None: the real one
         self.data: RunPageData | None = None
         self.group_index = 0
-        self.monitor: RunMonitor | None = None
+        self.monitor: ProcessMonitor | None = None
         self._chart_dirty = False
         self._chart_drawn_at = 0.0
         self._clock_at = 0.0
         self._details_at = 0.0
+        self._details_stale = False  # a batch came whose summary is not shown yet
         self._changed = False
         self._show_output = True  # the trainer's output first, for runs that have one
         self.live_events = 0  # events received from the follow (not from history)
@@ -509,7 +511,7 @@ class RunScreen(Screen[RunPageResult]):
         from ftui.services.launcher import LOG_FILE
 
         run = data.run
-        self.monitor = RunMonitor(
+        self.monitor = ProcessMonitor(
             self.store,
             run.id,
             history_from=run.events_offset,
@@ -548,6 +550,12 @@ class RunScreen(Screen[RunPageResult]):
         now = time.monotonic()
         if self._chart_dirty and now - self._chart_drawn_at >= CHART_INTERVAL:
             self._draw_chart()
+        if batch is None and self._details_stale and now - self._details_at >= DETAILS_INTERVAL:
+            self._details_stale = False  # the last batch's, once the log went quiet
+            self._details_at = now
+            run = self.data.run
+            update_text(self.query_one("#run-summary", Static), describe_summary(run, self.now))
+            update_text(self.query_one("#run-metrics", Static), describe_metrics(self.data.summary))
         if batch is None and now - self._clock_at >= CLOCK_INTERVAL:
             self._clock_at = now
             progress = monitor.progress(self._clock())
@@ -575,6 +583,7 @@ class RunScreen(Screen[RunPageResult]):
         self.data.run = run
         self.data.state = batch.state
         details = batch.finished or time.monotonic() - self._details_at >= DETAILS_INTERVAL
+        self._details_stale = not details
         self._show_state(run, batch.state, batch.progress, details=details)
         for alert in batch.alerts:
             self.notify(
