@@ -5,9 +5,9 @@ The page is handed the app's services root: history comes from its store; a run 
 then followed by a `ProcessMonitor` (services.monitor_process: the one follow path, in a child
 process), which indexes every batch into the store (so what the page shows live is what it shows
 when opened again later, replayed from the log) and records a run whose process died as failed.
-The page drains it ten times a second, so a flooded log costs it one repaint per tick. Cancel, pause,
-resume and checkpoint go to the backend that owns the run (`Services.backend_for`), offered as
-the Runs list offers them (`runs_actions.can_control`).
+The page drains it ten times a second, so a flooded log costs it one repaint per tick. Cancel,
+pause, resume and checkpoint go to the backend that owns the run (`Services.backend_for`),
+offered as the Runs list offers them (`runs_actions.can_control`).
 """
 
 from __future__ import annotations

@@ -23,6 +23,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
 from rich.console import Console
+from rich.segment import Segment
 from rich.text import Text
 from textual import events, work
 from textual.color import Color, ColorParseError
@@ -256,7 +257,11 @@ class LossChart(PlotextPlot):
         plot.theme(theme)
         console = Console(width=width, color_system="truecolor", legacy_windows=False)
         lines = Text.from_ansi(plot.build()).split("\n", allow_blank=True)
-        figure = [Strip(line.render(console), line.cell_len) for line in lines[:height]]
+        # plotext styles each cell on its own: joining neighbours of one style makes a line a
+        # few segments instead of one per cell, and every repaint of the screen cheaper.
+        figure = [
+            Strip(Segment.simplify(line.render(console)), line.cell_len) for line in lines[:height]
+        ]
         self.app.call_from_thread(self._built, figure, generation)
 
     def _built(self, figure: list[Strip], generation: int) -> None:
