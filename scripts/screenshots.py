@@ -13,7 +13,9 @@ import argparse
 import asyncio
 import contextlib
 import math
+import os
 import shutil
+import signal
 import tempfile
 import time
 from collections.abc import Awaitable, Callable
@@ -80,7 +82,7 @@ async def wait_for_monitor(pilot: Pilot[Any]) -> None:
         await pilot.pause(0.05)
 
 
-def seed_runs(config: Config) -> None:
+def seed_runs(config: Config) -> Any:
     """Two finished local runs with falling losses, and one a third of the way with an eval
     loss pulling away and an alert, written as real event logs (and its trainer's output)."""
     try:
@@ -134,6 +136,10 @@ def seed_runs(config: Config) -> None:
             steps=[60, 80, 100],
             advice="more data, or a lower rank or learning rate; stop early if it keeps growing",
         )
+    # A process of its own (a sleeper), so that the run is alive to every liveness check.
+    from ftui.services import launcher
+
+    process = launcher.launch(run.run_dir, argv=["sleep", "3600"], log_file="sleeper.log")
     (run.run_dir / "train.log").write_text(
         "Loading tiny-demo\n"
         "trainable params: 851,968 || all params: 4,012,864 || trainable%: 21.23\n"
@@ -141,6 +147,7 @@ def seed_runs(config: Config) -> None:
         " 33%|###3      | 100/300 [03:20<06:40,  2.00s/it]\n"
     )
     store.ingest_events(run.id)
+    return process
 
 
 SHOTS: list[tuple[str, list[Step]]] = [
@@ -181,10 +188,15 @@ async def main(out: Path, size: tuple[int, int], only: list[str] | None = None) 
         home = Path(tmp) / "home"
         config = Config(home=home)
         dataset = create_demo_workspace(Path(tmp) / "workspace")
-        seed_runs(config)
-        for name, steps in SHOTS:
-            if not only or name in only:
-                await shoot(make_app(config, dataset), out, name, steps, size)
+        sleeper = seed_runs(config)
+        try:
+            for name, steps in SHOTS:
+                if not only or name in only:
+                    await shoot(make_app(config, dataset), out, name, steps, size)
+        finally:
+            if sleeper is not None:
+                with contextlib.suppress(ProcessLookupError):
+                    os.kill(sleeper.pid, signal.SIGKILL)
         if only:
             return
         # A session that ended without saving: the next one offers to restore.
