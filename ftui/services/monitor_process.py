@@ -32,6 +32,7 @@ from ftui.services.monitor import PENDING_LINES, MonitorBatch, RunMonitor
 from ftui.services.store import RunStore
 
 SEND_INTERVAL_S = 0.05
+NICENESS = 10
 HEADER = struct.Struct("!I")  # each batch: its pickled length, then the pickle
 
 
@@ -225,6 +226,10 @@ def read_batch(fd: int) -> MonitorBatch | None:
 
 def serve(args: argparse.Namespace) -> int:
     """The child: follow the run, send batches, end with the run or when stdin closes."""
+    # Background work: when the machine is busy (a training process, a flood), the UI it serves
+    # gets the CPU first, and a key is answered before the next slice of the log is read.
+    with contextlib.suppress(OSError):
+        os.nice(NICENESS)
     store = RunStore(Path(args.db), Path(args.runs_dir))
     run = store.get_run(args.run)
     monitor = RunMonitor(
