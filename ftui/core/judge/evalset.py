@@ -74,7 +74,11 @@ def read_eval_set(path: Path, *, limit: int | None = None) -> list[EvalExample]:
     try:
         fmt = detect_format(path)
     except DatasetError as exc:
-        raise EvalSetError(path, None, str(exc), "convert it to OpenAI chat JSONL") from exc
+        if "is empty" in str(exc):
+            raise _no_examples(path) from exc
+        raise EvalSetError(
+            path, None, _without_path(str(exc), path), "convert it to OpenAI chat JSONL"
+        ) from exc
     examples: list[EvalExample] = []
     try:
         for record in iter_records(path, exact_numbers=False):
@@ -86,15 +90,28 @@ def read_eval_set(path: Path, *, limit: int | None = None) -> list[EvalExample]:
             if limit is not None and len(examples) >= limit:
                 break
     except DatasetError as exc:
-        raise EvalSetError(path, None, str(exc), "check that it is a dataset file") from exc
-    if not examples:
         raise EvalSetError(
-            path,
-            None,
-            "the file holds no examples",
-            'add one example per line, like {"messages": [{"role": "user", "content": "..."}]}',
-        )
+            path, None, _without_path(str(exc), path), "check that it is a dataset file"
+        ) from exc
+    if not examples:
+        raise _no_examples(path)
     return examples
+
+
+def _no_examples(path: Path) -> EvalSetError:
+    return EvalSetError(
+        path,
+        None,
+        "the file holds no examples",
+        'add one example per line, like {"messages": [{"role": "user", "content": "..."}]}',
+    )
+
+
+def _without_path(message: str, path: Path) -> str:
+    for prefix in (f"{path}: ", f"{path} "):
+        if message.startswith(prefix):
+            return message[len(prefix) :]
+    return message
 
 
 def _example(path: Path, line: int, value: Any, fmt: DatasetFormat) -> EvalExample:
@@ -147,13 +164,12 @@ def _message(path: Path, line: int, i: int, message: Any) -> dict[str, str]:
             f"message {i + 1} has role {role!r}",
             "use one of system, developer, user, assistant, tool",
         )
-    content = message.get("content")
-    if isinstance(content, list):
-        content = _text_parts(content)
+    raw = message.get("content")
+    content = _text_parts(raw) if isinstance(raw, list) else raw
     if not isinstance(content, str):
         what = (
             f"message {i + 1} ({role}) has no text content"
-            if content is None
+            if raw is None
             else f"message {i + 1} ({role}) has content that is not text"
         )
         raise EvalSetError(
