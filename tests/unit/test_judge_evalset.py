@@ -27,11 +27,16 @@ def test_prompt_is_every_turn_before_the_last_assistant_turn(tmp_path: Path) -> 
     path = _write(
         tmp_path / "eval.jsonl",
         _chat(("system", "Be brief."), ("user", "2+2?"), ("assistant", "4")),
-        _chat(("user", "Hi"), ("assistant", "Hello!"), ("user", "Your name?"), ("assistant", "Bot")),
+        _chat(
+            ("user", "Hi"), ("assistant", "Hello!"), ("user", "Your name?"), ("assistant", "Bot")
+        ),
         _chat(("user", "Open question, no reference")),
     )
     first, second, third = read_eval_set(path)
-    assert first.messages == ({"role": "system", "content": "Be brief."}, {"role": "user", "content": "2+2?"})
+    assert first.messages == (
+        {"role": "system", "content": "Be brief."},
+        {"role": "user", "content": "2+2?"},
+    )
     assert first.reference == "4"
     assert [m["content"] for m in second.messages] == ["Hi", "Hello!", "Your name?"]
     assert second.reference == "Bot"
@@ -68,7 +73,10 @@ def test_limit_reads_only_the_first_examples(tmp_path: Path) -> None:
 def test_text_parts_are_joined_and_other_formats_are_read(tmp_path: Path) -> None:
     parts = {
         "messages": [
-            {"role": "user", "content": [{"type": "text", "text": "Hello "}, {"type": "text", "text": "there"}]},
+            {
+                "role": "user",
+                "content": [{"type": "text", "text": "Hello "}, {"type": "text", "text": "there"}],
+            },
             {"role": "assistant", "content": "Hi"},
         ]
     }
@@ -76,7 +84,8 @@ def test_text_parts_are_joined_and_other_formats_are_read(tmp_path: Path) -> Non
     assert example.messages[0]["content"] == "Hello there"
     alpaca = tmp_path / "alpaca.json"
     alpaca.write_text(
-        json.dumps([{"instruction": "Translate: chat", "input": "", "output": "cat"}]), encoding="utf-8"
+        json.dumps([{"instruction": "Translate: chat", "input": "", "output": "cat"}]),
+        encoding="utf-8",
     )
     (row,) = read_eval_set(alpaca)
     assert row.reference == "cat"
@@ -90,14 +99,26 @@ def test_text_parts_are_joined_and_other_formats_are_read(tmp_path: Path) -> Non
         (json.dumps([1, 2]), "JSON object"),
         (json.dumps({"messages": [{"role": "wizard", "content": "x"}]}), "role 'wizard'"),
         (json.dumps({"messages": [{"role": "user", "content": None}]}), "no text content"),
-        (json.dumps({"messages": [{"role": "assistant", "content": "only an answer"}]}), "no user turn"),
         (
-            json.dumps({"messages": [{"role": "user", "content": "q"}, {"role": "tool", "content": "r"}]}),
+            json.dumps({"messages": [{"role": "assistant", "content": "only an answer"}]}),
+            "no user turn",
+        ),
+        (
+            json.dumps(
+                {"messages": [{"role": "user", "content": "q"}, {"role": "tool", "content": "r"}]}
+            ),
             "ends with a 'tool' turn",
         ),
         (
             json.dumps(
-                {"messages": [{"role": "user", "content": [{"type": "image_url", "image_url": {"url": "x"}}]}]}
+                {
+                    "messages": [
+                        {
+                            "role": "user",
+                            "content": [{"type": "image_url", "image_url": {"url": "x"}}],
+                        }
+                    ]
+                }
             ),
             "not text",
         ),

@@ -74,7 +74,9 @@ def test_exact_match_length_ratio_and_word_overlap() -> None:
     assert text_metrics("one two three four", "one two")["length_ratio"] == 2.0
     assert text_metrics("北京北京", "北京")["length_ratio"] == 2.0
     # Token F1: 2 shared of 3 and of 4 -> p = 2/3, r = 2/4.
-    assert text_metrics("a b c", "a b d e")["word_overlap"] == pytest.approx(2 * (2 / 3) * 0.5 / (2 / 3 + 0.5))
+    assert text_metrics("a b c", "a b d e")["word_overlap"] == pytest.approx(
+        2 * (2 / 3) * 0.5 / (2 / 3 + 0.5)
+    )
     assert text_metrics("x y", "a b")["word_overlap"] == 0.0
 
 
@@ -88,11 +90,14 @@ def test_empty_texts() -> None:
 
 def test_importing_the_judge_core_loads_no_rouge_nltk_numpy_or_openai() -> None:
     code = (
-        "import sys; import ftui.core.judge.report, ftui.core.judge.evalset, ftui.core.judge.blind; "
+        "import sys; import ftui.core.judge.report, ftui.core.judge.evalset; "
+        "import ftui.core.judge.blind; "
         "print('\\n'.join(sorted(sys.modules)))"
     )
     loaded = set(
-        subprocess.run([sys.executable, "-c", code], check=True, capture_output=True, text=True).stdout.split()
+        subprocess.run(
+            [sys.executable, "-c", code], check=True, capture_output=True, text=True
+        ).stdout.split()
     )
     assert "ftui.core.judge.metrics" in loaded
     heavy = {"rouge_score", "nltk", "numpy", "openai", "torch", "textual"}

@@ -9,7 +9,11 @@ def test_pair_prompt_layout() -> None:
     system, user = pair_messages("What is 2+2?", "It is 4.", "Five.", reference="4")
     assert system["role"] == "system" and user["role"] == "user"
     assert DEFAULT_RUBRIC in system["content"]
-    assert "[[A]]" in system["content"] and "[[B]]" in system["content"] and "[[C]]" in system["content"]
+    assert (
+        "[[A]]" in system["content"]
+        and "[[B]]" in system["content"]
+        and "[[C]]" in system["content"]
+    )
     assert "reference" in system["content"].lower()
     text = user["content"]
     order = [

@@ -26,7 +26,9 @@ def test_wilson_interval_of_30_wins_in_50() -> None:
     assert lo == 0.0 and 0.25 < hi < 0.35
     lo, hi = wilson_interval(10, 10)
     assert hi == 1.0 and 0.65 < lo < 0.75
-    assert wilson_interval(2.5, 5) == pytest.approx((1 - wilson_interval(2.5, 5)[1], wilson_interval(2.5, 5)[1]))
+    assert wilson_interval(2.5, 5) == pytest.approx(
+        (1 - wilson_interval(2.5, 5)[1], wilson_interval(2.5, 5)[1])
+    )
     with pytest.raises(ValueError, match="successes"):
         wilson_interval(6, 5)
 
@@ -39,7 +41,9 @@ def test_tally_counts_a_tie_as_half_and_leaves_unknown_out() -> None:
     assert tally.b_win_rate == pytest.approx(0.7)
     assert tally.ci95 == pytest.approx(wilson_interval(7, 10))
     data = tally.to_json()
-    assert data["b_wins"] == 6 and data["a_wins"] == 2 and data["ties"] == 2 and data["unknown"] == 3
+    assert (
+        data["b_wins"] == 6 and data["a_wins"] == 2 and data["ties"] == 2 and data["unknown"] == 3
+    )
     assert data["b_win_rate"] == pytest.approx(0.7)
     assert data["ci95"] == pytest.approx(list(wilson_interval(7, 10)))
     empty = Tally.from_outcomes(["unknown"])
@@ -60,7 +64,9 @@ def _lengths(rng: random.Random, n: int) -> tuple[list[int], list[int]]:
 def test_a_judge_that_prefers_the_longer_answer_gets_an_lc_rate_near_half(seed: int) -> None:
     rng = random.Random(seed)
     len_a, len_b = _lengths(rng, 300)
-    always_longer: list[Outcome] = ["b" if b > a else "a" if a > b else "tie" for a, b in zip(len_a, len_b, strict=True)]
+    always_longer: list[Outcome] = [
+        "b" if b > a else "a" if a > b else "tie" for a, b in zip(len_a, len_b, strict=True)
+    ]
     noisy: list[Outcome] = []
     for a, b in zip(len_a, len_b, strict=True):
         p_b = 1 / (1 + math.exp(-3 * math.tanh((b - a) / 80)))
@@ -98,7 +104,12 @@ def test_lc_needs_enough_judged_examples_and_aligned_inputs() -> None:
 
 def test_agreement_and_kappa() -> None:
     pairs: list[tuple[Outcome, Outcome]] = [
-        ("a", "a"), ("b", "b"), ("b", "b"), ("tie", "b"), ("a", "b"), ("b", "unknown"),
+        ("a", "a"),
+        ("b", "b"),
+        ("b", "b"),
+        ("tie", "b"),
+        ("a", "b"),
+        ("b", "unknown"),
     ]
     result = agreement(pairs)
     assert result.n == 5
