@@ -2,13 +2,21 @@
 
 from __future__ import annotations
 
+import random
 import subprocess
 import sys
+import time
 
 import pytest
 from rouge_score.rouge_scorer import RougeScorer
 
-from ftui.core.judge.metrics import METRIC_NAMES, answer_length, text_metrics, words
+from ftui.core.judge.metrics import (
+    METRIC_NAMES,
+    answer_length,
+    lcs_length,
+    text_metrics,
+    words,
+)
 
 
 def test_identical_chinese_answers_score_one_and_different_ones_less() -> None:
@@ -102,3 +110,26 @@ def test_importing_the_judge_core_loads_no_rouge_nltk_numpy_or_openai() -> None:
     assert "ftui.core.judge.metrics" in loaded
     heavy = {"rouge_score", "nltk", "numpy", "openai", "torch", "textual"}
     assert not {m.split(".")[0] for m in loaded} & heavy
+
+
+def test_our_lcs_is_rouge_scores_lcs() -> None:
+    from rouge_score.rouge_scorer import _lcs_table
+
+    rng = random.Random(5)
+    for _ in range(500):
+        a = [rng.choice("abcde") for _ in range(rng.randint(0, 80))]
+        b = [rng.choice("abcdef") for _ in range(rng.randint(0, 90))]
+        expected = _lcs_table(a, b)[-1][-1] if a and b else 0
+        assert lcs_length(a, b) == expected
+
+
+def test_long_answers_score_fast() -> None:
+    rng = random.Random(0)
+    vocab = ["the", "model", "answer", "is", "correct", "because", "of", "data", "training", "loss"]
+    answers = [" ".join(rng.choice(vocab) for _ in range(400)) for _ in range(20)]
+    text_metrics(answers[0], answers[1])  # the first call imports rouge-score
+    start = time.perf_counter()
+    for i in range(10):
+        text_metrics(answers[i], answers[i + 10])
+    # rouge-score's own ROUGE-L took about 30 ms a pair here; ours leaves room for a busy CI.
+    assert (time.perf_counter() - start) / 10 < 0.02
