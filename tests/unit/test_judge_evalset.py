@@ -60,6 +60,17 @@ def test_keys_are_stable_hashes_of_the_prompt(tmp_path: Path) -> None:
     assert len(forward[0].key) == 16 and int(forward[0].key, 16) >= 0
 
 
+def test_a_repeated_prompt_gets_a_key_of_its_own(tmp_path: Path) -> None:
+    first = _chat(("user", "Name a colour"), ("assistant", "red"))
+    again = _chat(("user", "Name a colour"), ("assistant", "blue"))
+    other = _chat(("user", "Name a fruit"), ("assistant", "apple"))
+    examples = read_eval_set(_write(tmp_path / "e.jsonl", first, other, again, first))
+    keys = [e.key for e in examples]
+    assert len(set(keys)) == 4
+    assert keys[2] == f"{keys[0]}-2" and keys[3] == f"{keys[0]}-3"
+    assert [e.reference for e in examples] == ["red", "apple", "blue", "red"]
+
+
 def test_limit_reads_only_the_first_examples(tmp_path: Path) -> None:
     records = [_chat(("user", f"q{i}"), ("assistant", f"a{i}")) for i in range(5)]
     # A broken line past the limit is never read.
@@ -153,3 +164,4 @@ def test_reads_a_real_eval_split(shared_datasets: Path) -> None:
     assert all(e.reference for e in examples)
     assert all(e.messages[-1]["role"] == "user" for e in examples)
     assert read_eval_set(path) == examples
+    assert len({e.key for e in examples}) == len(examples)  # it holds a repeated prompt

@@ -7,8 +7,9 @@ read through the same reader and converted to chat messages. For each example:
   example ends with a user turn, which then has no reference);
 - the reference is that final assistant turn's text;
 - the key is a stable hash of the prompt messages (role and content), the same in every run, so
-  caches and votes survive a re-read and a reordering of the file. Two examples with the same
-  prompt share a key; the judge treats them as one question asked twice.
+  caches and votes survive a re-read and a reordering of the file. Keys are unique within a set:
+  a prompt asked again (real eval sets hold repeats, with different references) gets the same
+  hash with "-2", "-3"... appended, in file order.
 
 A line that can't serve as an eval example raises `EvalSetError` with the file, the line, what
 is wrong and what to do: an eval set is small and hand-made, and a silently skipped question
@@ -19,7 +20,7 @@ from __future__ import annotations
 
 import hashlib
 import json
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
@@ -80,13 +81,19 @@ def read_eval_set(path: Path, *, limit: int | None = None) -> list[EvalExample]:
             path, None, _without_path(str(exc), path), "convert it to OpenAI chat JSONL"
         ) from exc
     examples: list[EvalExample] = []
+    seen: dict[str, int] = {}
     try:
         for record in iter_records(path, exact_numbers=False):
             if record.finding is not None:
                 raise EvalSetError(
                     path, record.line, record.finding.message, "fix or remove that line"
                 )
-            examples.append(_example(path, record.line, record.value, fmt))
+            example = _example(path, record.line, record.value, fmt)
+            repeats = seen.get(example.key, 0) + 1
+            seen[example.key] = repeats
+            if repeats > 1:
+                example = replace(example, key=f"{example.key}-{repeats}")
+            examples.append(example)
             if limit is not None and len(examples) >= limit:
                 break
     except DatasetError as exc:
