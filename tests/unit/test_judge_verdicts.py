@@ -52,6 +52,34 @@ def test_no_verdict_or_no_clear_one_is_none(text: str) -> None:
     assert parse_verdict(text) is None
 
 
+MT_BENCH_LIKE = """Both assistants explain how to reverse a list in Python.
+
+Assistant A shows `list.reverse()` and slicing with `[::-1]`, and notes that the first changes
+the list in place while the second returns a copy. Assistant B only mentions `reversed()`, and
+wrongly claims it returns a list; it returns an iterator.
+
+Assistant A's answer is accurate and more complete.
+
+[[A]]"""
+
+RECONSIDERED = """Assistant A's answer is longer, and at first glance I would say [[A]].
+However, its second step uses a function that does not exist in the library, so the code fails.
+Assistant B's shorter answer runs and gives the right output.
+
+**Final verdict: [[B]]**"""
+
+NOTE_AFTER = """Final verdict: [[B]]
+
+(If the user had wanted a one-liner, [[A]] would have been the better choice.)"""
+
+
+def test_real_looking_judge_outputs() -> None:
+    assert parse_verdict(MT_BENCH_LIKE) == "A"
+    assert parse_verdict(RECONSIDERED) == "B"
+    assert parse_verdict(NOTE_AFTER) is None  # the last verdict is a hypothetical: no guess
+    assert parse_verdict("They are equally good. [[c]]") == "C"
+
+
 def test_combine_follows_the_answer_not_the_position() -> None:
     # ab: A = model a; ba: A = model b.
     assert combine("B", "A") == "b"
