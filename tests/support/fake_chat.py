@@ -128,7 +128,7 @@ class FakeChat:
     def start(self) -> FakeChat:
         if self._thread is None:
             self._thread = threading.Thread(
-                target=self._httpd.serve_forever, name="fake-chat", daemon=True
+                target=self._httpd.serve_forever, args=(0.05,), name="fake-chat", daemon=True
             )
             self._thread.start()
         return self
