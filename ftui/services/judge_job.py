@@ -144,6 +144,7 @@ class JudgeJob:
         self._started = 0.0
         self._call_slots = asyncio.Semaphore(concurrency)
         self._example_slots = asyncio.Semaphore(concurrency)
+        self._budget = asyncio.Condition()
 
     # -- the job ------------------------------------------------------------------------------
 
@@ -282,13 +283,13 @@ class JudgeJob:
                 completion_tokens=cached.completion_tokens,
             )
         async with self._call_slots:
-            reserve = self._reserve(model, messages, sampling)
+            reserve = await self._reserve(model, messages, sampling)
             try:
                 completion = await model.complete(messages, sampling)
+                self._charge(model, messages, completion)
             finally:
-                self._reserved -= reserve
+                await self._release(reserve)
         self.calls += 1
-        self._charge(model, messages, completion)
         self.store.cache_completion(
             key,
             completion.model,
@@ -299,11 +300,13 @@ class JudgeJob:
         self._report_progress()
         return completion
 
-    def _reserve(
+    async def _reserve(
         self, model: ChatModel, messages: Sequence[Mapping[str, str]], sampling: Sampling
     ) -> float:
-        """What this call may cost at most (by estimate), held against the budget while it runs;
-        raises `_BudgetReached` (and stops the job) when the budget can't cover it."""
+        """What this call may cost at most (by estimate), held against the budget while it runs.
+
+        A call the budget can't cover even with nothing in flight stops the job
+        (`_BudgetReached`); one that only the calls in flight crowd out waits for them."""
         if self.stopped:
             raise _BudgetReached
         name = paid_model_name(model)
@@ -311,16 +314,34 @@ class JudgeJob:
             return 0.0
         prompt = sum(estimate_tokens(m.get("content", "")) + 4 for m in messages)
         estimate = inference_cost_usd(name, prompt, sampling.max_tokens) or 0.0
-        if self.cost_usd + self._reserved + estimate > self.budget_usd:
-            self.stopped = (
-                f"stopped at the budget: ${self.cost_usd:.4f} of ${self.budget_usd:.2f} spent, "
-                f"{self._done} of {len(self.examples)} examples finished; run again with a higher "
-                "--budget-usd to go on (what was answered is cached and not paid again)"
-            )
-            self._report_progress()
-            raise _BudgetReached
-        self._reserved += estimate
-        return estimate
+        async with self._budget:
+            while True:
+                if self.stopped:
+                    raise _BudgetReached
+                if self.cost_usd + estimate > self.budget_usd:
+                    self._stop_at_budget()
+                    self._budget.notify_all()
+                    raise _BudgetReached
+                if self.cost_usd + self._reserved + estimate <= self.budget_usd:
+                    self._reserved += estimate
+                    return estimate
+                await self._budget.wait()
+
+    async def _release(self, reserve: float) -> None:
+        if not reserve:
+            return
+        async with self._budget:
+            self._reserved -= reserve
+            self._budget.notify_all()
+
+    def _stop_at_budget(self) -> None:
+        assert self.budget_usd is not None
+        self.stopped = (
+            f"stopped at the budget: ${self.cost_usd:.4f} of ${self.budget_usd:.4f} spent, "
+            f"{self._done} of {len(self.examples)} examples finished; run again with a higher "
+            "--budget-usd to go on (what was answered is cached and not paid again)"
+        )
+        self._report_progress()
 
     def _charge(
         self, model: ChatModel, messages: Sequence[Mapping[str, str]], completion: Completion
