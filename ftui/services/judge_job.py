@@ -38,7 +38,7 @@ from ftui.core.judge.metrics import answer_length
 from ftui.core.judge.prompts import pair_messages, render_conversation
 from ftui.core.judge.report import ExampleResult, JudgeReport
 from ftui.core.judge.verdicts import Verdict, parse_verdict
-from ftui.core.pricing.inference import inference_cost_usd, inference_price
+from ftui.core.pricing.inference import inference_cost_usd
 from ftui.services.inference.base import ChatModel, Completion, InferenceError, Sampling
 from ftui.services.store.generations import completion_key
 
@@ -85,14 +85,10 @@ def estimate_tokens(text: str) -> int:
 
 def paid_model_name(model: ChatModel, answered_as: str | None = None) -> str | None:
     """The OpenAI model name a call to `model` is billed as; None for models that cost nothing
-    (local models, other OpenAI-compatible servers). A `run:` spec is billed when it resolved to
-    an OpenAI model (`ft:...` or a priced name)."""
-    spec = model.spec
-    if spec.kind == "openai":
-        return spec.model or answered_as
-    if spec.kind == "run" and answered_as:
-        if answered_as.startswith("ft:") or inference_price(answered_as) is not None:
-            return answered_as
+    (local models, other OpenAI-compatible servers). A `run:` spec resolves to what the run
+    made (`openai:ft:...` or `local:...`), so it is billed (or not) as that."""
+    if model.spec.kind == "openai":
+        return model.spec.model or answered_as
     return None
 
 

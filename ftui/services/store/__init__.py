@@ -2,8 +2,9 @@
 
 Everything else talks to the history through `RunStore`, which returns dataclasses; nothing outside
 this package writes SQL. Each table has its module (`datasets`, `runs`, `metrics`, `aliases`,
-`judge`, `uploads`, `generations`), `ingest` indexes the runs' event logs with the reducer of `ftui.core.runs`, and
-`connection` owns the file (per-thread connections, migrations, write transactions).
+`judge`, `uploads`, `generations`), `ingest` indexes the runs' event logs with the reducer of
+`ftui.core.runs`, and `connection` owns the file (per-thread connections, migrations, write
+transactions).
 
 - The event log (`runs/<id>/events.jsonl`) is the source of truth about a run; the store indexes
   it (`ingest_events`), and a status set here is appended to the log and indexed from there.
