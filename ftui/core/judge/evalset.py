@@ -7,8 +7,9 @@ read through the same reader and converted to chat messages. For each example:
   example ends with a user turn, which then has no reference);
 - the reference is that final assistant turn's text;
 - the key is a stable hash of the prompt messages (role and content), the same in every run, so
-  caches and votes survive a re-read and a reordering of the file. Two examples with the same
-  prompt share a key; the judge treats them as one question asked twice.
+  caches and votes survive a re-read and a reordering of the file. Keys are unique within a set:
+  a prompt asked again (real eval sets hold repeats, with different references) gets the same
+  hash with "-2", "-3"... appended, in file order.
 
 A line that can't serve as an eval example raises `EvalSetError` with the file, the line, what
 is wrong and what to do: an eval set is small and hand-made, and a silently skipped question
@@ -19,7 +20,7 @@ from __future__ import annotations
 
 import hashlib
 import json
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
@@ -74,27 +75,50 @@ def read_eval_set(path: Path, *, limit: int | None = None) -> list[EvalExample]:
     try:
         fmt = detect_format(path)
     except DatasetError as exc:
-        raise EvalSetError(path, None, str(exc), "convert it to OpenAI chat JSONL") from exc
+        if "is empty" in str(exc):
+            raise _no_examples(path) from exc
+        raise EvalSetError(
+            path, None, _without_path(str(exc), path), "convert it to OpenAI chat JSONL"
+        ) from exc
     examples: list[EvalExample] = []
+    seen: dict[str, int] = {}
     try:
         for record in iter_records(path, exact_numbers=False):
             if record.finding is not None:
                 raise EvalSetError(
                     path, record.line, record.finding.message, "fix or remove that line"
                 )
-            examples.append(_example(path, record.line, record.value, fmt))
+            example = _example(path, record.line, record.value, fmt)
+            repeats = seen.get(example.key, 0) + 1
+            seen[example.key] = repeats
+            if repeats > 1:
+                example = replace(example, key=f"{example.key}-{repeats}")
+            examples.append(example)
             if limit is not None and len(examples) >= limit:
                 break
     except DatasetError as exc:
-        raise EvalSetError(path, None, str(exc), "check that it is a dataset file") from exc
-    if not examples:
         raise EvalSetError(
-            path,
-            None,
-            "the file holds no examples",
-            'add one example per line, like {"messages": [{"role": "user", "content": "..."}]}',
-        )
+            path, None, _without_path(str(exc), path), "check that it is a dataset file"
+        ) from exc
+    if not examples:
+        raise _no_examples(path)
     return examples
+
+
+def _no_examples(path: Path) -> EvalSetError:
+    return EvalSetError(
+        path,
+        None,
+        "the file holds no examples",
+        'add one example per line, like {"messages": [{"role": "user", "content": "..."}]}',
+    )
+
+
+def _without_path(message: str, path: Path) -> str:
+    for prefix in (f"{path}: ", f"{path} "):
+        if message.startswith(prefix):
+            return message[len(prefix) :]
+    return message
 
 
 def _example(path: Path, line: int, value: Any, fmt: DatasetFormat) -> EvalExample:
@@ -147,13 +171,12 @@ def _message(path: Path, line: int, i: int, message: Any) -> dict[str, str]:
             f"message {i + 1} has role {role!r}",
             "use one of system, developer, user, assistant, tool",
         )
-    content = message.get("content")
-    if isinstance(content, list):
-        content = _text_parts(content)
+    raw = message.get("content")
+    content = _text_parts(raw) if isinstance(raw, list) else raw
     if not isinstance(content, str):
         what = (
             f"message {i + 1} ({role}) has no text content"
-            if content is None
+            if raw is None
             else f"message {i + 1} ({role}) has content that is not text"
         )
         raise EvalSetError(
