@@ -1,0 +1,1 @@
+"""Chat models behind one async interface: OpenAI, OpenAI-compatible servers, local models."""
