@@ -256,7 +256,9 @@ def load(model_path: Path, adapter: Path | None, device: str) -> tuple[Generator
     tokenizer_dir = adapter if adapter is not None and _has_tokenizer(adapter) else model_path
     try:
         tokenizer = AutoTokenizer.from_pretrained(tokenizer_dir, local_files_only=True)
-        model = AutoModelForCausalLM.from_pretrained(model_path, dtype=dtype, local_files_only=True)
+        model: Any = AutoModelForCausalLM.from_pretrained(
+            model_path, dtype=dtype, local_files_only=True
+        )
     except (OSError, ValueError) as exc:
         raise LoadFailed(f"cannot load the model in {model_path}: {exc}") from None
     if not getattr(tokenizer, "chat_template", None):

@@ -1,4 +1,4 @@
-"""A local model (transformers, optional peft adapter) as a ChatModel, generating in a worker process.
+"""A local model (transformers, optional peft adapter) as a ChatModel, in a worker process.
 
 The worker is `python -m ftui.train.generate` (torch never enters this process). It starts on first
 use, in its own session and with only the environment it needs, and is sent every request as soon
@@ -28,6 +28,10 @@ READY_TIMEOUT_S = 600.0  # a large model from a slow disk takes minutes
 CLOSE_TIMEOUT_S = 5.0
 STDERR_LINES = 30  # the worker's stderr tail kept for error messages
 LINE_LIMIT = 64 * 1024 * 1024  # one answer line may be long
+
+
+class LocalRequestError(InferenceError):
+    """The worker refused this request (a bad message, a prompt too long); another may work."""
 
 
 class WorkerDied(Exception):
@@ -169,7 +173,9 @@ class LocalChatModel:
         self.device: str | None = None  # where the worker generates, once it has said so
         self.starts = 0  # how many workers were started (a restart makes it 2)
 
-    async def complete(self, messages: Sequence[Mapping[str, str]], sampling: Sampling) -> Completion:
+    async def complete(
+        self, messages: Sequence[Mapping[str, str]], sampling: Sampling
+    ) -> Completion:
         payload: dict[str, Any] = {
             "messages": [{"role": m["role"], "content": m["content"]} for m in messages],
             "temperature": sampling.temperature,
@@ -192,7 +198,7 @@ class LocalChatModel:
                     ) from None
                 continue
             if "error" in answer:
-                raise InferenceError(
+                raise LocalRequestError(
                     f"{self.label}: the local model could not answer: {answer['error']}"
                 )
             return Completion(
