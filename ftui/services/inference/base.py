@@ -41,3 +41,12 @@ class ChatModel(Protocol):
 
 class InferenceError(Exception):
     """A model could not answer: the message says which model, what happened, what to do."""
+
+    def __init__(
+        self, message: str, *, model: str | None = None, status: int | None = None,
+        retryable: bool = False,
+    ) -> None:  # fmt: skip
+        super().__init__(message)
+        self.model = model
+        self.status = status
+        self.retryable = retryable

@@ -194,12 +194,14 @@ class LocalChatModel:
                         f"{self.label}: the local generation worker died twice answering this "
                         f"request (exit status {worker.process.returncode}). Its last output:\n"
                         f"{worker.stderr_tail() or '(nothing)'}\nIf it ran out of memory, use a "
-                        "smaller model, a shorter max_tokens, or --device cpu."
+                        "smaller model, a shorter max_tokens, or --device cpu.",
+                        model=self.label,
                     ) from None
                 continue
             if "error" in answer:
                 raise LocalRequestError(
-                    f"{self.label}: the local model could not answer: {answer['error']}"
+                    f"{self.label}: the local model could not answer: {answer['error']}",
+                    model=self.label,
                 )
             return Completion(
                 text=str(answer.get("text", "")),
@@ -225,7 +227,9 @@ class LocalChatModel:
 
     async def _running_worker(self) -> _Worker:
         if self._closed:
-            raise InferenceError(f"{self.label}: this model was closed; open it again to use it.")
+            raise InferenceError(
+                f"{self.label}: this model was closed; open it again to use it.", model=self.label
+            )
         if self._worker is not None and self._worker.alive:
             return self._worker
         if self._starting is None:
@@ -253,7 +257,8 @@ class LocalChatModel:
         except OSError as exc:
             raise InferenceError(
                 f"{self.label}: cannot start the local generation worker ({exc}); check that "
-                f"{self._argv[0]} is a Python with ftui's training extras installed."
+                f"{self._argv[0]} is a Python with ftui's training extras installed.",
+                model=self.label,
             ) from None
         self.starts += 1
         worker = _Worker(process)
@@ -263,17 +268,21 @@ class LocalChatModel:
             await _kill(worker)
             raise InferenceError(
                 f"{self.label}: the model did not load within {self._ready_timeout_s:.0f} s. "
-                f"The worker's last output:\n{worker.stderr_tail() or '(nothing)'}"
+                f"The worker's last output:\n{worker.stderr_tail() or '(nothing)'}",
+                model=self.label,
             ) from None
         except WorkerDied:
             await worker.close()
             raise InferenceError(
                 f"{self.label}: the local generation worker exited while loading (exit status "
-                f"{process.returncode}). Its last output:\n{worker.stderr_tail() or '(nothing)'}"
+                f"{process.returncode}). Its last output:\n{worker.stderr_tail() or '(nothing)'}",
+                model=self.label,
             ) from None
         if "error" in first or not first.get("ready"):
             await worker.close()
-            raise InferenceError(f"{self.label}: cannot load the model: {first.get('error')}")
+            raise InferenceError(
+                f"{self.label}: cannot load the model: {first.get('error')}", model=self.label
+            )
         self.device = first.get("device")
         return worker
 

@@ -122,18 +122,25 @@ def sampling_of(body: Mapping[str, Any]) -> Sampling:
         raise BadRequest(f"n={n!r}: this server returns one choice per request; send n=1", "n")
     if body.get("stream"):
         raise BadRequest("streaming is not supported by ftui's server; send stream=false", "stream")
-    max_tokens = body.get("max_completion_tokens", body.get("max_tokens")) or DEFAULT_MAX_TOKENS
+    max_tokens = body.get("max_completion_tokens")
+    if max_tokens is None:
+        max_tokens = body.get("max_tokens")
+    if max_tokens is None:
+        max_tokens = DEFAULT_MAX_TOKENS
     if isinstance(max_tokens, bool) or not isinstance(max_tokens, int) or max_tokens < 1:
         raise BadRequest(f"max_tokens must be a whole number of at least 1, not {max_tokens!r}")
     seed = body.get("seed")
     if seed is not None and (isinstance(seed, bool) or not isinstance(seed, int)):
         raise BadRequest(f"seed must be a whole number, not {seed!r}", "seed")
-    return Sampling(
-        temperature=_number(body, "temperature", 1.0),
-        max_tokens=max_tokens,
-        top_p=_number(body, "top_p", 1.0),
-        seed=seed,
-    )
+    try:
+        return Sampling(
+            temperature=_number(body, "temperature", 1.0),
+            max_tokens=max_tokens,
+            top_p=_number(body, "top_p", 1.0),
+            seed=seed,
+        )
+    except ValueError as exc:  # out of range: the interface says what
+        raise BadRequest(str(exc)) from None
 
 
 def messages_of(body: Mapping[str, Any]) -> list[dict[str, str]]:
