@@ -28,23 +28,6 @@ def ask(text: str) -> list[dict[str, str]]:
     return [{"role": "user", "content": text}]
 
 
-@pytest.fixture(scope="module")
-def adapter(tiny_model: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """A real LoRA adapter on the tiny model, its B matrices random so that it changes outputs
-    (peft's default initialisation starts as a no-op)."""
-    import torch
-    from peft import LoraConfig, get_peft_model
-    from transformers import AutoModelForCausalLM
-
-    torch.manual_seed(0)
-    base = AutoModelForCausalLM.from_pretrained(tiny_model)
-    config = LoraConfig(r=8, lora_alpha=64, target_modules=["q_proj", "v_proj", "o_proj"],
-                        init_lora_weights=False)  # fmt: skip
-    out = tmp_path_factory.mktemp("adapters") / "tuned"
-    get_peft_model(base, config).save_pretrained(out)
-    return out
-
-
 @slow
 def test_worker_answers_a_batch_and_greedy_is_deterministic(tiny_model: Path) -> None:
     async def main() -> tuple[list[str], LocalChatModel]:
