@@ -46,3 +46,12 @@ def fake_openai():
 
     with FakeOpenAI(clock=ManualClock()) as server:
         yield server
+
+
+@pytest.fixture
+def fake_chat():
+    """A running OpenAI-compatible chat server with scripted models (tests/support/fake_chat.py)."""
+    from tests.support.fake_chat import FakeChat
+
+    with FakeChat() as server:
+        yield server

@@ -281,28 +281,7 @@ class FakeOpenAI:
         _send(h, status, payload, content_type=content_type)
 
     def _fault(self, h: BaseHTTPRequestHandler, fault: Fault) -> bool:
-        """Serve a fault; False when the request then goes on (a slow one)."""
-        if fault.kind == "drop":
-            h.close_connection = True
-            with contextlib.suppress(OSError):
-                h.connection.shutdown(socket.SHUT_RDWR)
-            return True
-        if fault.kind == "slow":
-            time.sleep(fault.seconds)
-            return False
-        status = int(fault.kind)
-        headers: dict[str, str] = {}
-        if fault.retry_after is not None:
-            headers["Retry-After"] = f"{fault.retry_after:g}"
-        if fault.retry_after_ms is not None:
-            headers["retry-after-ms"] = f"{fault.retry_after_ms:g}"
-        messages = {
-            429: "Rate limit reached for requests. Please try again later.",
-            401: "Incorrect API key provided.",
-            403: "Your organization is not allowed to use this endpoint.",
-        }
-        _send_error(h, status, messages.get(status, "The server had an error."), headers=headers)
-        return True
+        return serve_fault(h, fault)
 
     def route(
         self, method: str, path: str, query: dict[str, str], body: bytes, h: Any
@@ -332,6 +311,31 @@ class FakeOpenAI:
             )
         job.advance(self.clock.now(), self.add_file)
         return job
+
+
+def serve_fault(h: BaseHTTPRequestHandler, fault: Fault) -> bool:
+    """Serve a fault; False when the request then goes on (a slow one)."""
+    if fault.kind == "drop":
+        h.close_connection = True
+        with contextlib.suppress(OSError):
+            h.connection.shutdown(socket.SHUT_RDWR)
+        return True
+    if fault.kind == "slow":
+        time.sleep(fault.seconds)
+        return False
+    status = int(fault.kind)
+    headers: dict[str, str] = {}
+    if fault.retry_after is not None:
+        headers["Retry-After"] = f"{fault.retry_after:g}"
+    if fault.retry_after_ms is not None:
+        headers["retry-after-ms"] = f"{fault.retry_after_ms:g}"
+    messages = {
+        429: "Rate limit reached for requests. Please try again later.",
+        401: "Incorrect API key provided.",
+        403: "Your organization is not allowed to use this endpoint.",
+    }
+    _send_error(h, status, messages.get(status, "The server had an error."), headers=headers)
+    return True
 
 
 def _handler(server: FakeOpenAI) -> type[BaseHTTPRequestHandler]:
