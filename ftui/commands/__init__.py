@@ -26,6 +26,10 @@ LAZY_COMMANDS: dict[str, tuple[str, str]] = {
     "runs": ("ftui.commands.runs:runs_group", "List, show, watch, export, remove runs."),
     "train": ("ftui.commands.train:train_group", "Launch a fine-tuning run."),
     "model": ("ftui.commands.train:model_group", "Build and inspect local models."),
+    "serve": (
+        "ftui.commands.serve:serve_command",
+        "Serve a local model as an OpenAI-compatible API.",
+    ),
     "config": (
         "ftui.commands.config:config_group",
         "The settings file and the settings in effect.",
