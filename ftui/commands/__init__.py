@@ -22,6 +22,10 @@ LAZY_COMMANDS: dict[str, tuple[str, str]] = {
         "ftui.commands.dataset:stats_command",
         "Counts and token distributions of a dataset.",
     ),
+    "judge": (
+        "ftui.commands.judge:judge_command",
+        "Is model B better than A? Judge both on an eval set.",
+    ),
     "openai": ("ftui.commands.openai:openai_group", "List and import OpenAI fine-tuning jobs."),
     "runs": ("ftui.commands.runs:runs_group", "List, show, watch, export, remove runs."),
     "train": ("ftui.commands.train:train_group", "Launch a fine-tuning run."),

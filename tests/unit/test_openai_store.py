@@ -52,6 +52,6 @@ def test_a_v2_store_gains_the_remote_columns_and_keeps_its_runs(tmp_path: Path) 
     conn.close()
     store = RunStore(path, tmp_path / "runs")
     run = store.get_run("old")
-    assert store.schema_version() == 3
+    assert store.schema_version() == schema.SCHEMA_VERSION
     assert run.remote_job_id is None and run.trained_tokens is None
     store.close()

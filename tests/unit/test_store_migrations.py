@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from ftui.services.store import RunStore, schema
+from ftui.services.store import RunStore, completion_key, schema
 
 
 def make_store_at_version(path: Path, version: int) -> None:
@@ -29,7 +29,7 @@ def tables(path: Path) -> set[str]:
 
 
 def test_every_migration_is_listed_once() -> None:
-    assert schema.SCHEMA_VERSION == len(schema.MIGRATIONS) == 3
+    assert schema.SCHEMA_VERSION == len(schema.MIGRATIONS) == 4
 
 
 def test_migrates_a_new_path_and_an_empty_file(tmp_path: Path) -> None:
@@ -39,7 +39,15 @@ def test_migrates_a_new_path_and_an_empty_file(tmp_path: Path) -> None:
         store = RunStore(path, tmp_path / "runs")
         assert store.schema_version() == schema.SCHEMA_VERSION
         store.close()
-        assert {"datasets", "runs", "metrics", "events", "aliases", "judge_results"} <= tables(path)
+        assert {
+            "datasets",
+            "runs",
+            "metrics",
+            "events",
+            "aliases",
+            "judge_results",
+            "generations",
+        } <= tables(path)
 
 
 @pytest.mark.parametrize("version", range(1, schema.SCHEMA_VERSION))
@@ -79,6 +87,40 @@ def test_migrates_each_earlier_schema_keeping_data(tmp_path: Path, version: int)
     # What the newer schema added works on the migrated file.
     assert store.archive_run("old1").archived
     assert store.set_alias("prod", "ft:gpt-4o-mini:x", run_id="old1").run_id == "old1"
+    key = completion_key("openai:gpt-4o-mini", [{"role": "user", "content": "hi"}], {"t": 0})
+    assert store.cached_completion(key) is None
+    store.cache_completion(key, "gpt-4o-mini-2024-07-18", "hello", 8, 1)
+    cached = store.cached_completion(key)
+    assert cached is not None and (cached.text, cached.prompt_tokens) == ("hello", 8)
+    store.close()
+
+
+def test_v4_keeps_v3_judge_results_and_caches_completions(tmp_path: Path) -> None:
+    path = tmp_path / "ftui.db"
+    make_store_at_version(path, 3)
+    conn = sqlite3.connect(path, isolation_level=None)
+    conn.execute(
+        """INSERT INTO judge_results (session, model_a, model_b, example_key, winner, created_at)
+           VALUES ('s1', 'openai:gpt-4o-mini', 'run:abc', 'k1', 'b', 1.0)"""
+    )
+    conn.close()
+
+    store = RunStore(path, tmp_path / "runs")
+    assert store.schema_version() == 4
+    (old,) = store.list_judge_results(session="s1")
+    assert (old.model_b, old.example_key, old.winner) == ("run:abc", "k1", "b")
+    messages = [{"role": "user", "content": "2+2?"}]
+    key = completion_key("openai:gpt-4o-mini", messages, {"temperature": 0.0})
+    # The key covers the model, the messages and every sampling setting.
+    assert key != completion_key("openai:gpt-4o", messages, {"temperature": 0.0})
+    assert key != completion_key("openai:gpt-4o-mini", messages, {"temperature": 0.5})
+    assert key != completion_key("openai:gpt-4o-mini", [{"role": "user", "content": "2+3?"}], {})
+    assert key == completion_key("openai:gpt-4o-mini", messages, {"temperature": 0.0})
+    store.cache_completion(key, "m", "4", None, None)
+    store.cache_completion(key, "m", "four", 3, 1)  # a later answer replaces the first
+    cached = store.cached_completion(key)
+    assert cached is not None and (cached.text, cached.completion_tokens) == ("four", 1)
+    assert store.count_cached_completions() == 1
     store.close()
 
 

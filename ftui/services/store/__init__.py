@@ -2,8 +2,9 @@
 
 Everything else talks to the history through `RunStore`, which returns dataclasses; nothing outside
 this package writes SQL. Each table has its module (`datasets`, `runs`, `metrics`, `aliases`,
-`judge`, `uploads`), `ingest` indexes the runs' event logs with the reducer of `ftui.core.runs`, and
-`connection` owns the file (per-thread connections, migrations, write transactions).
+`judge`, `uploads`, `generations`), `ingest` indexes the runs' event logs with the reducer of
+`ftui.core.runs`, and `connection` owns the file (per-thread connections, migrations, write
+transactions).
 
 - The event log (`runs/<id>/events.jsonl`) is the source of truth about a run; the store indexes
   it (`ingest_events`), and a status set here is appended to the log and indexed from there.
@@ -26,6 +27,7 @@ from ftui.core.runs.state import RunState
 from ftui.services.store import (
     aliases,
     datasets,
+    generations,
     ingest,
     judge,
     metrics,
@@ -42,8 +44,10 @@ from ftui.services.store.errors import (
     RunNotFound,
     StoreError,
 )
+from ftui.services.store.generations import completion_key
 from ftui.services.store.records import (
     Alias,
+    CachedCompletion,
     DatasetRecord,
     JudgeResult,
     MetricSummary,
@@ -61,6 +65,7 @@ __all__ = [
     "BACKENDS",
     "Alias",
     "AmbiguousRunId",
+    "CachedCompletion",
     "DatasetNotFound",
     "DatasetRecord",
     "JudgeResult",
@@ -72,6 +77,7 @@ __all__ = [
     "RunStore",
     "StoreError",
     "Upload",
+    "completion_key",
     "describe_dataset",
 ]
 
@@ -348,3 +354,24 @@ class RunStore:
         self, *, session: str | None = None, result_id: int | None = None
     ) -> list[JudgeResult]:
         return judge.list_judge_results(self._connections, session=session, result_id=result_id)
+
+    # -- the completions cache ----------------------------------------------------------------
+
+    def cached_completion(self, key: str) -> CachedCompletion | None:
+        """The answer remembered under `key` (see `completion_key`), if any."""
+        return generations.cached_completion(self._connections, key)
+
+    def cache_completion(
+        self,
+        key: str,
+        model: str,
+        text: str,
+        prompt_tokens: int | None = None,
+        completion_tokens: int | None = None,
+    ) -> CachedCompletion:
+        return generations.cache_completion(
+            self._connections, key, model, text, prompt_tokens, completion_tokens
+        )
+
+    def count_cached_completions(self) -> int:
+        return generations.count_completions(self._connections)

@@ -213,3 +213,15 @@ class JudgeResult:
     scores: dict[str, Any]
     details: dict[str, Any]
     created_at: float
+
+
+@dataclass(frozen=True)
+class CachedCompletion:
+    """A model's answer remembered by the hash of what it was asked (model, messages, sampling)."""
+
+    key: str
+    model: str
+    text: str
+    prompt_tokens: int | None
+    completion_tokens: int | None
+    created_at: float

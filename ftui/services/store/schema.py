@@ -8,6 +8,8 @@ store at once migrate it once. Released migrations are never edited: a change is
 - v2: run archival, model aliases, judge results, and a metric index by name.
 - v3: remote jobs (OpenAI): the job id, its own status, trained tokens and estimated finish on
   the run, and an uploads table so the same bytes are uploaded once per account.
+- v4: a cache of model completions (generations and judge verdicts) by the hash of what was asked,
+  so re-judging or resuming never pays for the same call twice; judge results by example.
 """
 
 from __future__ import annotations
@@ -128,7 +130,23 @@ V3 = (
     """,
 )
 
-MIGRATIONS: Sequence[Sequence[str]] = (V1, V2, V3)
+V4 = (
+    # `key` is the sha256 of the canonical JSON of (model spec, messages, sampling): see
+    # `generations.completion_key`. `model` is the name the server answered with.
+    """
+    CREATE TABLE generations (
+        key TEXT PRIMARY KEY,
+        model TEXT NOT NULL,
+        text TEXT NOT NULL,
+        prompt_tokens INTEGER,
+        completion_tokens INTEGER,
+        created_at REAL NOT NULL
+    ) WITHOUT ROWID
+    """,
+    "CREATE INDEX judge_results_example ON judge_results (example_key)",
+)
+
+MIGRATIONS: Sequence[Sequence[str]] = (V1, V2, V3, V4)
 SCHEMA_VERSION = len(MIGRATIONS)
 
 
