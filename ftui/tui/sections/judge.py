@@ -543,6 +543,7 @@ class JudgePane(Container):
             model_a=self.report.a,
             model_b=self.report.b,
         )
+
         def ended(_written: int | None) -> None:
             self._load_votes(show_summary=True)
 
