@@ -86,6 +86,13 @@ class JudgeEnded(Message):
 
 
 @dataclass
+class SessionOpened(Message):
+    session: str
+    report: JudgeReport = field(repr=False)
+    votes: dict[str, JudgeResult] = field(repr=False)
+
+
+@dataclass
 class VotesLoaded(Message):
     votes: dict[str, JudgeResult] = field(repr=False)
     show_summary: bool = False
@@ -479,6 +486,20 @@ class JudgePane(Container):
         )
 
     # -- results ----------------------------------------------------------------------------------
+
+    @work(thread=True, exclusive=True, group="judge-open", exit_on_error=False)
+    def open_session(self, session: str) -> None:
+        """Show a session the store keeps (its examples and its votes)."""
+        votes = self.store.session_votes(session)
+        report = report_from_rows(self.store.session_judgements(session), votes)
+        self.post_message(SessionOpened(session, report, votes))
+
+    @on(SessionOpened)
+    def _session_opened(self, event: SessionOpened) -> None:
+        event.stop()
+        self.set_report(event.report, event.session)
+        self.vote_rows = event.votes
+        self._status(f"Session {event.session}: {len(event.report.examples)} examples.")
 
     def set_report(self, report: JudgeReport, session: str) -> None:
         self.report, self.session = report, session

@@ -76,7 +76,7 @@ def check_setup(values: dict[str, str], rubric: str) -> tuple[JudgeSetup | None,
         text = values.get(name, "").strip()
         if not text:
             if name != "judge":
-                problems[name] = f"Give {label} as a spec, or pick a run above (ctrl+g)."
+                problems[name] = f'Give {label} as a spec, or pick a run in "From the history".'
             continue
         try:
             specs[name] = parse_spec(text).text
