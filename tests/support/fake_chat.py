@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import json
 import re
+import sys
 import threading
 import time
 from collections import Counter
@@ -98,6 +99,13 @@ SCRIPTS: dict[str, Script] = {
 }
 
 
+class _ChatHTTPServer(_HTTPServer):
+    def handle_error(self, request: Any, client_address: Any) -> None:
+        # A client that gave up (a timeout, a cancelled task) leaves a broken pipe: not news.
+        if not isinstance(sys.exc_info()[1], ConnectionError):
+            super().handle_error(request, client_address)
+
+
 class FakeChat:
     def __init__(
         self,
@@ -118,7 +126,7 @@ class FakeChat:
         self.concurrent = 0
         self.max_concurrent = 0
         self.lock = threading.Lock()
-        self._httpd = _HTTPServer(("127.0.0.1", 0), _handler(self))
+        self._httpd = _ChatHTTPServer(("127.0.0.1", 0), _handler(self))
         self.port = int(self._httpd.server_address[1])
         self.base_url = f"http://127.0.0.1:{self.port}/v1"
         self._thread: threading.Thread | None = None

@@ -192,3 +192,18 @@ async def test_concurrent_calls_overlap() -> None:
         assert server.chat_calls("echo") == 32
         assert server.max_concurrent >= 16
     assert elapsed < 1.6, f"32 concurrent calls of 200 ms took {elapsed:.2f} s"
+
+
+async def test_a_timed_out_call_is_retried(fake_chat: FakeChat) -> None:
+    model = model_on(fake_chat, "echo", timeout_s=0.3)
+    try:
+        await model.complete(QUESTION, Sampling())  # the SDK's import and first connection
+        fake_chat.faults.add("model=echo", "slow", times=1, seconds=1.0)
+        started = time.perf_counter()
+        answer = await model.complete(QUESTION, Sampling())
+        elapsed = time.perf_counter() - started
+    finally:
+        await model.aclose()
+    assert answer.text == "Say hi"
+    assert fake_chat.chat_calls("echo") == 3
+    assert elapsed < 0.95  # it gave up on the slow answer rather than waiting it out

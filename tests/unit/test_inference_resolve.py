@@ -76,13 +76,15 @@ def test_openai_without_a_key_is_refused_at_once(tmp_path: Path) -> None:
     assert HOW_TO_SET_KEY in str(caught.value)
 
 
-async def test_a_compatible_server_takes_the_judge_key_else_openai_s_else_none(
-    config: Config, fake_chat: FakeChat
+async def test_a_compatible_server_takes_the_judge_key_else_none_never_the_openai_key(
+    tmp_path: Path, fake_chat: FakeChat
 ) -> None:
+    # The OpenAI account is the real API here: the server a spec names is someone else's.
+    config = Config(home=tmp_path / "home", openai=OpenAISettings(api_key=KEY))
     spec = fake_chat.spec("echo")
     environments = [
         {"FTUI_JUDGE_API_KEY": "judge-key", "OPENAI_API_KEY": "openai-key"},
-        {"OPENAI_API_KEY": "openai-key"},
+        {"OPENAI_API_KEY": "openai-key"},  # a server of a spec's URL never gets the OpenAI key
         {},
     ]
     for environ in environments:
@@ -92,7 +94,18 @@ async def test_a_compatible_server_takes_the_judge_key_else_openai_s_else_none(
         finally:
             await model.aclose()
     seen = [c.headers["authorization"] for c in fake_chat.calls]
-    assert seen == ["Bearer judge-key", "Bearer openai-key", "Bearer none"]
+    assert seen == ["Bearer judge-key", "Bearer none", "Bearer none"]
+
+
+async def test_the_openai_key_goes_to_the_openai_server_the_settings_name(
+    config: Config, fake_chat: FakeChat
+) -> None:
+    model = open_model(fake_chat.spec("echo"), config=config, environ={})  # [openai] base_url
+    try:
+        await model.complete(QUESTION, Sampling())
+    finally:
+        await model.aclose()
+    assert fake_chat.calls[-1].headers["authorization"] == f"Bearer {KEY}"
 
 
 def test_a_bad_spec_is_a_value_error(config: Config) -> None:

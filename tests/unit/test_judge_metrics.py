@@ -65,6 +65,19 @@ def test_english_scores_as_rouge_score_with_its_stemmer() -> None:
             assert ours[name] == pytest.approx(theirs[name].fmeasure)
 
 
+def test_random_ascii_text_scores_exactly_as_rouge_score() -> None:
+    scorer = RougeScorer(["rouge1", "rouge2", "rougeL"], use_stemmer=True)
+    rng = random.Random(11)
+    vocab = ["running", "runs", "The", "cat's", "GPT-4", "1990s", "houses,", "a_b", "x", "!", "42."]
+    for _ in range(200):
+        answer = " ".join(rng.choice(vocab) for _ in range(rng.randint(1, 30)))
+        reference = " ".join(rng.choice(vocab) for _ in range(rng.randint(1, 30)))
+        ours = text_metrics(answer, reference)
+        theirs = scorer.score(reference, answer)
+        for name in ("rouge1", "rouge2", "rougeL"):
+            assert ours[name] == pytest.approx(theirs[name].fmeasure), (answer, reference, name)
+
+
 def test_words_are_unicode_aware_and_cjk_is_per_character() -> None:
     assert words("Hello, WORLD! naïve café") == ["hello", "world", "naïve", "café"]
     assert words("我爱北京") == ["我", "爱", "北", "京"]

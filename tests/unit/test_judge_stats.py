@@ -97,7 +97,9 @@ def test_lc_needs_enough_judged_examples_and_aligned_inputs() -> None:
     lengths = [10] * len(few)
     assert length_controlled_win_rate(few, lengths, lengths) is None
     enough: list[Outcome] = ["b"] * MIN_LC_EXAMPLES
-    assert length_controlled_win_rate(enough, [10] * 20, [12] * 20) is not None
+    assert length_controlled_win_rate(enough, list(range(20)), [12] * 20) is not None
+    # B always 5 tokens longer: length and quality can't be told apart.
+    assert length_controlled_win_rate(enough, [10] * 20, [15] * 20) is None
     with pytest.raises(ValueError, match="as long as each other"):
         length_controlled_win_rate(enough, [1], [1])
 

@@ -97,7 +97,8 @@ def length_controlled_win_rate(
     standard deviation), fitted by Newton's method (a tie is two rows of half weight, one won
     and one lost; unknown pairs are left out), reported as sigmoid(intercept): the length term
     at zero. The difference is not centred, so zero means "equally long". None with fewer than
-    MIN_LC_EXAMPLES judged pairs.
+    MIN_LC_EXAMPLES judged pairs, or when every pair has the same non-zero difference (the
+    length effect can't be separated from the models' then).
     """
     if not len(outcomes) == len(len_a) == len(len_b):
         raise ValueError(
@@ -110,7 +111,11 @@ def length_controlled_win_rate(
     diffs = [d for _, d in judged]
     mean = sum(diffs) / len(diffs)
     std = math.sqrt(sum((d - mean) ** 2 for d in diffs) / len(diffs))
-    scale = std if std > 0 else (abs(mean) or 1.0)
+    if std == 0:
+        # Every pair has the same difference: at zero the length term is zero everywhere and
+        # the raw rate is the answer; elsewhere length and quality can't be told apart.
+        return Tally.from_outcomes(o for o, _ in judged).b_win_rate if mean == 0 else None
+    scale = std
     rows: list[tuple[float, float, float]] = []  # (x, y, weight)
     for outcome, diff in judged:
         x = math.tanh(diff / scale)

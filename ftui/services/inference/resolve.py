@@ -2,8 +2,9 @@
 
 - `openai:MODEL`: OpenAI's API with the `[openai]` settings (key, base URL, organization,
   project); no key is an error at once, not at the first call.
-- `openai-compatible:URL#MODEL`: that server, with the key in FTUI_JUDGE_API_KEY, else
-  OPENAI_API_KEY, else "none" (servers on your own machine want none, the SDK wants one).
+- `openai-compatible:URL#MODEL`: that server, with the key in FTUI_JUDGE_API_KEY, else "none"
+  (servers on your own machine want none, the SDK wants one). The OpenAI key goes only to the
+  OpenAI API's own host (or the `[openai] base_url` one): never to a URL a spec merely names.
 - `local:PATH[+ADAPTER]`: a `LocalChatModel` (a generation worker process; imported lazily).
 - `run:ID` (an id or a unique prefix): the model the run made. An OpenAI run: its fine-tuned
   model (`ft:...`) through `openai:`; a local run: its adapter on its base model through `local:`.
@@ -29,7 +30,7 @@ if TYPE_CHECKING:
     from ftui.services.store import Run, RunStore
 
 NO_KEY = "none"
-COMPATIBLE_KEY_ENV = ("FTUI_JUDGE_API_KEY", "OPENAI_API_KEY")
+COMPATIBLE_KEY_ENV = "FTUI_JUDGE_API_KEY"
 
 
 def open_model(
@@ -48,7 +49,7 @@ def open_model(
     if spec.kind == "openai":
         return _openai(spec, config, label)
     if spec.kind == "openai-compatible":
-        return _compatible(spec, environ, label)
+        return _compatible(spec, config, environ, label)
     if spec.kind == "local":
         return _local(spec, label)
     return _run(spec, config, store, label)
@@ -90,11 +91,21 @@ def _openai(spec: ModelSpec, config: Config, label: str | None) -> ChatModel:
     )
 
 
-def _compatible(spec: ModelSpec, environ: Mapping[str, str], label: str | None) -> ChatModel:
+def _compatible(
+    spec: ModelSpec, config: Config, environ: Mapping[str, str], label: str | None
+) -> ChatModel:
+    from urllib.parse import urlsplit
+
+    from ftui.services.backends.openai_client import DEFAULT_BASE_URL
     from ftui.services.inference.openai_compat import OpenAICompatibleModel
 
     assert spec.base_url is not None
-    key = next((environ[name] for name in COMPATIBLE_KEY_ENV if environ.get(name)), NO_KEY)
+    key = environ.get(COMPATIBLE_KEY_ENV) or NO_KEY
+    openai_hosts = {
+        urlsplit(url).netloc for url in (DEFAULT_BASE_URL, config.openai.base_url) if url
+    }
+    if key == NO_KEY and urlsplit(spec.base_url).netloc in openai_hosts:
+        key = config.openai.api_key or environ.get("OPENAI_API_KEY") or NO_KEY
     return OpenAICompatibleModel(spec, base_url=spec.base_url, api_key=key, label=label)
 
 
