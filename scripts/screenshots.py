@@ -150,6 +150,87 @@ def seed_runs(config: Config) -> Any:
     return process
 
 
+JUDGE_SESSION = "judge-demo-session"
+
+
+def seed_judge_session(config: Config) -> None:
+    """A finished judge session written straight into the store: a base model against its
+    fine-tune on four support questions, with the judge's two verdicts per pair."""
+    from ftui.core.judge.metrics import answer_length
+    from ftui.core.judge.report import ExampleResult
+    from ftui.services.store import RunStore
+
+    base, tuned = "openai:gpt-4o-mini-2024-07-18", "run:demo-ft"
+    pairs = [
+        (
+            "How do I reset my password?",
+            "Settings, Security, Reset password: a link is emailed.",
+            "You can reset it in the settings.",
+            "Settings, then Security, then Reset password: we email you a link.",
+            ("B", "A"),
+        ),
+        (
+            "Can I change my email?",
+            "Yes: Settings, Profile, Email; confirm from the message.",
+            "Yes: Settings, Profile, Email, then confirm from the message we send.",
+            "Yes.",
+            ("A", "B"),
+        ),
+        (
+            "Do you ship to Canada?",
+            "Yes, to every province, in 5 to 8 business days.",
+            "We ship to Canada.",
+            "Yes, to every province, in 5 to 8 business days.",
+            ("B", "A"),
+        ),
+        (
+            "What is the refund policy?",
+            "Refunds within 30 days, to the original payment.",
+            "Refunds are possible.",
+            "Within 30 days of delivery, to how you paid.",
+            ("C", "C"),
+        ),
+    ]
+    store = RunStore.from_config(config)
+    for n, (question, reference, answer_a, answer_b, verdicts) in enumerate(pairs):
+        result = ExampleResult.build(
+            f"demo{n:012d}",
+            f"user: {question}",
+            reference,
+            answer_a,
+            answer_b,
+            verdicts=verdicts,  # type: ignore[arg-type]
+            explanation=f"Against the reference, the better answer is [[{verdicts[0]}]].",
+        )
+        store.add_judge_result(
+            JUDGE_SESSION,
+            base,
+            tuned,
+            example_key=result.key,
+            winner=result.outcome,
+            scores={"a": result.metrics_a, "b": result.metrics_b},
+            details={
+                "judge": "openai:gpt-4.1",
+                "verdicts": list(result.verdicts),
+                "explanation": result.explanation,
+                "len_diff": result.len_diff,
+                "len_a": answer_length(answer_a),
+                "len_b": answer_length(answer_b),
+                "question": result.question,
+                "reference": reference,
+                "answer_a": answer_a,
+                "answer_b": answer_b,
+            },
+        )
+    store.close()
+
+
+async def open_judge_session(pilot: Pilot[Any]) -> None:
+    from ftui.tui.sections.judge import JudgePane
+
+    pilot.app.screen.query_one(JudgePane).open_session(JUDGE_SESSION)
+
+
 SHOTS: list[tuple[str, list[Step]]] = [
     ("data", []),
     ("data-tool-call", [keys("j", "j", "j", "j", "j", "j", "c", "j", "j")]),
@@ -165,6 +246,9 @@ SHOTS: list[tuple[str, list[Step]]] = [
     ("runs", [keys("3")]),
     ("run-live", [keys("3"), keys("enter"), wait_for_monitor]),
     ("judge", [keys("4")]),
+    ("judge-results", [keys("4"), open_judge_session, keys("j")]),
+    ("judge-vote", [keys("4"), open_judge_session, keys("v"), keys("l")]),
+    ("judge-summary", [keys("4"), open_judge_session, keys("v"), keys("l", "r"), keys("escape")]),
 ]
 
 
@@ -189,6 +273,7 @@ async def main(out: Path, size: tuple[int, int], only: list[str] | None = None) 
         config = Config(home=home)
         dataset = create_demo_workspace(Path(tmp) / "workspace")
         sleeper = seed_runs(config)
+        seed_judge_session(config)
         try:
             for name, steps in SHOTS:
                 if not only or name in only:

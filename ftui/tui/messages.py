@@ -47,3 +47,11 @@ class RunLaunched(Message):
     """Fact: a run was started, by any backend (it is in the store: the Runs section lists it)."""
 
     run: Run
+
+
+@dataclass
+class JudgeRun(Message):
+    """Request: open the Judge section on this run: its base model as A, the run as B
+    (`run:ID`), its validation data as the eval set."""
+
+    run_id: str

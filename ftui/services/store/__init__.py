@@ -355,6 +355,41 @@ class RunStore:
     ) -> list[JudgeResult]:
         return judge.list_judge_results(self._connections, session=session, result_id=result_id)
 
+    def record_vote(
+        self,
+        session: str,
+        example_key: str,
+        outcome: str | None,
+        note: str | None = None,
+        *,
+        vote: str | None = None,
+        model_a: str = "",
+        model_b: str = "",
+    ) -> JudgeResult:
+        """Store (or replace) a blind vote: `outcome` "a", "b", "tie", or None for a skip."""
+        return judge.record_vote(
+            self._connections,
+            session,
+            example_key,
+            outcome,
+            note,
+            vote=vote,
+            model_a=model_a,
+            model_b=model_b,
+        )
+
+    def session_votes(self, session: str) -> dict[str, JudgeResult]:
+        """A judge session's blind votes by example key."""
+        return judge.session_votes(self._connections, session)
+
+    def session_judgements(self, session: str) -> list[JudgeResult]:
+        """A judge session's judged examples (the job's rows, not the votes)."""
+        return judge.session_judgements(self._connections, session)
+
+    def judge_sessions(self, limit: int = 50) -> list[tuple[str, str, str, int, float]]:
+        """Recent judge sessions, newest first: (session, A, B, examples, last write)."""
+        return judge.judge_sessions(self._connections, limit)
+
     # -- the completions cache ----------------------------------------------------------------
 
     def cached_completion(self, key: str) -> CachedCompletion | None:

@@ -107,6 +107,7 @@ class RunPageResult:
 
     open_dataset: Path | None = None
     changed: bool = False  # the run was deleted or archived: the list should reload
+    judge_run: str | None = None  # "Judge this run": open the Judge section on it
 
 
 def load_page_data(store: RunStore, run_id: str) -> RunPageData:
@@ -362,6 +363,7 @@ class RunScreen(Screen[RunPageResult]):
         *RUN_CONTROL_COMMANDS,
         CHECKPOINT_COMMAND,
         command("r", "reload", "Reload", "Read the run again from its event log."),
+        command("J", "judge", "Judge", "Judge this run against its base model (Judge section)."),
     ]
 
     def __init__(self, services: Services, run_id: str, *, now: float | None = None) -> None:
@@ -666,6 +668,9 @@ class RunScreen(Screen[RunPageResult]):
     def action_open_dataset(self) -> None:
         if self.data is not None and self.data.run.dataset is not None:
             self.dismiss(RunPageResult(open_dataset=self.data.run.dataset.path))
+
+    def action_judge(self) -> None:
+        self.dismiss(RunPageResult(changed=self._changed, judge_run=self.run_id))
 
     def action_reload(self) -> None:
         self._stop_monitor()  # the page reads everything again, and follows on from there

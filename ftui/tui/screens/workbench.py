@@ -18,7 +18,13 @@ from textual.widget import Widget
 from textual.widgets import ContentSwitcher, Footer
 
 from ftui.services.root import Services
-from ftui.tui.messages import DatasetStateChanged, OpenDataset, RunLaunched, ShowSection
+from ftui.tui.messages import (
+    DatasetStateChanged,
+    JudgeRun,
+    OpenDataset,
+    RunLaunched,
+    ShowSection,
+)
 from ftui.tui.sections.data.section import DataSection
 from ftui.tui.sections.slot import (
     SECTIONS,
@@ -45,6 +51,7 @@ class WorkbenchScreen(Screen[None]):
         self.config = services.config
         self._initial_path = path
         self._fmt = fmt
+        self._judge_run: str | None = None  # "Judge this run" before the Judge pane is built
 
     def compose(self) -> ComposeResult:
         yield WorkbenchHeader(SECTIONS, id="header")
@@ -120,6 +127,10 @@ class WorkbenchScreen(Screen[None]):
             jobs = importlib.import_module("ftui.tui.sections.jobs")
             # The Jobs form starts on the dataset the user is curating.
             return jobs.JobsPane(self.services, dataset=self.data.path)
+        if section == "judge":
+            judge = importlib.import_module("ftui.tui.sections.judge")
+            run_id, self._judge_run = self._judge_run, None
+            return judge.JudgePane(self.services, run_id=run_id)
         raise LookupError(section)
 
     @work(thread=True, group="backends", exit_on_error=False)
@@ -154,3 +165,18 @@ class WorkbenchScreen(Screen[None]):
 
             for pane in self.query("#runs RunsPane").results(RunsPane):
                 pane.reload(select=event.run.id)
+
+    @on(JudgeRun)
+    def _judge_run_requested(self, event: JudgeRun) -> None:
+        # The Judge section opens on the run (its base as A, the run as B); built on first
+        # visit, it takes the run when it is built.
+        event.stop()
+        panes = self.query("#judge JudgePane")
+        if panes:
+            from ftui.tui.sections.judge import JudgePane
+
+            for pane in panes.results(JudgePane):
+                pane.judge_run(event.run_id)
+        else:
+            self._judge_run = event.run_id
+        self.show_section("judge")

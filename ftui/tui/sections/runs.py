@@ -27,7 +27,7 @@ from ftui.services.backends.base import Capabilities
 from ftui.services.root import Services
 from ftui.services.store import Run
 from ftui.tui.keymap import command
-from ftui.tui.messages import OpenDataset
+from ftui.tui.messages import JudgeRun, OpenDataset
 from ftui.tui.screens.run_page import RunPageResult, RunScreen
 from ftui.tui.screens.runs_compare import CompareScreen
 from ftui.tui.sections.runs_actions import (
@@ -145,6 +145,7 @@ class RunsPane(Container):
         *RUN_CONTROL_COMMANDS,
         command("A", "toggle_archived", "Archived", "Show or hide archived runs."),
         command("r", "reload", "Reload", "Read the history and the runs' event logs again."),
+        command("J", "judge", "Judge", "Judge the run under the cursor against its base model."),
         command("escape", "back_to_table", "Back to the list", "Leave the filters."),
     ]
 
@@ -412,6 +413,8 @@ class RunsPane(Container):
             self.reload()
         if result.open_dataset is not None:
             self.post_message(OpenDataset(result.open_dataset))
+        if result.judge_run is not None:
+            self.post_message(JudgeRun(result.judge_run))
 
     def _targets(self) -> list[Run]:
         """The marked runs, else the run under the cursor."""
@@ -433,7 +436,7 @@ class RunsPane(Container):
             return can_control(run, self.capabilities.get(run.backend), str(parameters[0]))
         if action == "compare":
             return len(self.table.marks) >= 2
-        if action in ("export",):
+        if action in ("export", "judge"):
             return self.table.run_id is not None
         if action in ("archive", "delete"):
             return bool(self.table.runs)
@@ -451,6 +454,10 @@ class RunsPane(Container):
     def action_export(self) -> None:
         if (run_id := self.table.run_id) is not None:
             ask_export_path(self, self.store, run_id)
+
+    def action_judge(self) -> None:
+        if (run_id := self.table.run_id) is not None:
+            self.post_message(JudgeRun(run_id))
 
     def action_control(self, action: str) -> None:
         run = self.current_run

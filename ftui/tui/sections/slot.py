@@ -27,15 +27,11 @@ SECTIONS: tuple[tuple[str, str, str], ...] = (
 SECTION_MODULES: dict[str, tuple[str, ...]] = {
     "runs": ("ftui.services.store", "ftui.tui.sections.runs"),
     "jobs": ("ftui.services.store", "ftui.tui.sections.jobs"),
+    "judge": ("ftui.services.store", "ftui.tui.sections.judge"),
 }
 
-LATER = {
-    "judge": (
-        "Judge is not here yet. It will compare a base and a tuned model on held-out prompts "
-        "(metrics, an LLM judge, blind votes). Until then, compare runs in the Runs section: "
-        "mark two with space, then press c."
-    ),
-}
+# Sections announced in the header but not built yet: id -> what the placeholder says.
+LATER: dict[str, str] = {}
 
 
 @dataclass
