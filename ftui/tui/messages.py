@@ -52,6 +52,7 @@ class RunLaunched(Message):
 @dataclass
 class JudgeRun(Message):
     """Request: open the Judge section on this run: its base model as A, the run as B
-    (`run:ID`), its validation data as the eval set."""
+    (`run:ID`, or `model_b`: one of its checkpoints), its validation data as the eval set."""
 
     run_id: str
+    model_b: str | None = None

@@ -360,3 +360,49 @@ async def test_judge_this_run_from_the_runs_list_fills_the_setup(
         assert values["a"] == "openai:gpt-4o-mini-2024-07-18"
         assert values["b"] == f"run:{run.id}"
         assert values["eval_set"] == str(eval_path)
+
+
+async def test_the_best_checkpoint_from_a_run_page_is_judged_as_b(
+    config: Config, tmp_path: Path, eval_path: Path
+) -> None:
+    from ftui.core.runs.events import EventWriter
+    from ftui.tui.app import make_app
+    from ftui.tui.screens.run_page import RunScreen
+
+    store = RunStore.from_config(config)
+    run = store.create_run(
+        backend="openai",
+        base_model="gpt-4o-mini-2024-07-18",
+        config={},
+        dataset_path=eval_path,
+        validation_path=eval_path,
+        run_id="beefcafe",
+    )
+    with EventWriter(run.events_path) as writer:
+        writer.status("running")
+        for step, valid in ((10, 1.4), (20, 1.1), (30, 1.3)):  # eval loss lowest at step 20
+            writer.emit(
+                "checkpoint",
+                step=step,
+                path=f"ft:gpt-4o-mini:org::ckpt-{step}",
+                model_id=f"ft:gpt-4o-mini:org::ckpt-{step}",
+                metrics={"valid_loss": valid},
+            )
+        writer.status("succeeded")
+    store.ingest_events(run.id)
+    store.close()
+    app = make_app(config)
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(pilot)
+        await press(pilot, "3")
+        await settle(pilot)
+        await press(pilot, "enter")
+        await settle(pilot)
+        assert isinstance(app.screen, RunScreen)
+        await press(pilot, "K")
+        await settle(pilot)
+        await settle(pilot)
+        assert app.workbench is not None and app.workbench.current_section == "judge"
+        values = app.screen.query_one(JudgePane).form.values()
+        assert values["a"] == "openai:gpt-4o-mini-2024-07-18"
+        assert values["b"] == "openai:ft:gpt-4o-mini:org::ckpt-20"

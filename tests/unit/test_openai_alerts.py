@@ -147,3 +147,16 @@ def test_a_running_job_that_goes_quiet_is_stalled_once_per_quiet_spell(tmp_path)
     assert "metric" in between  # the step that ended the first quiet spell
     assert second - first > 1 and records[-1]["type"] == "status"
     assert STALL_AFTER_S == 1800
+
+
+async def test_a_follower_whose_run_was_deleted_stops(fake_openai: Any, tmp_path: Path) -> None:
+    """A follower must never outlive what it follows: `ftui runs rm`, or a deleted home."""
+    import shutil
+
+    from tests.unit.openai_support import backend_for, follower_for, job, write_chat
+
+    backend = backend_for(fake_openai, tmp_path / "home")
+    run = await backend.launch(job(write_chat(tmp_path / "t.jsonl", 12)))
+    follower = follower_for(backend, run, fake_openai)
+    shutil.rmtree(run.run_dir)
+    assert await follower.run() == "run_deleted"

@@ -264,12 +264,17 @@ class Follower:
 
     async def run(self) -> str:
         """Poll until the job ends; returns its final status, or "key_refused" / "refused"
-        when it had to stop (the run stays followable)."""
+        when it had to stop (the run stays followable), or "run_deleted" when its run directory
+        is gone."""
         from ftui.core.runs.polling import next_poll_delay
 
         errors = 0
         status: str | None = None
         while True:
+            if not self.run_dir.is_dir():
+                # The run was deleted (`ftui runs rm`, or its home): nothing is left to write to,
+                # and a follower must never outlive what it follows.
+                return "run_deleted"
             try:
                 job = await self.sync()
             except Unreachable as problem:

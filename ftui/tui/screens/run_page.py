@@ -108,6 +108,7 @@ class RunPageResult:
     open_dataset: Path | None = None
     changed: bool = False  # the run was deleted or archived: the list should reload
     judge_run: str | None = None  # "Judge this run": open the Judge section on it
+    judge_model: str | None = None  # ...with this model as B (its best checkpoint), not the run
 
 
 def load_page_data(store: RunStore, run_id: str) -> RunPageData:
@@ -364,6 +365,12 @@ class RunScreen(Screen[RunPageResult]):
         CHECKPOINT_COMMAND,
         command("r", "reload", "Reload", "Read the run again from its event log."),
         command("J", "judge", "Judge", "Judge this run against its base model (Judge section)."),
+        command(
+            "K",
+            "judge_best",
+            "Judge best checkpoint",
+            "Judge the run's best checkpoint (lowest eval loss) against its base model.",
+        ),
     ]
 
     def __init__(self, services: Services, run_id: str, *, now: float | None = None) -> None:
@@ -654,6 +661,8 @@ class RunScreen(Screen[RunPageResult]):
             return self.data is not None and self.data.dataset_state in ("unchanged", "changed")
         if action in ("export", "archive", "delete", "compare"):
             return self.data is not None
+        if action == "judge_best":
+            return self._best_checkpoint_spec() is not None
         if action == "switch_log":
             return self.data is not None and self.data.has_output
         if action == "control":
@@ -671,6 +680,33 @@ class RunScreen(Screen[RunPageResult]):
 
     def action_judge(self) -> None:
         self.dismiss(RunPageResult(changed=self._changed, judge_run=self.run_id))
+
+    def action_judge_best(self) -> None:
+        spec = self._best_checkpoint_spec()
+        if spec is None:
+            self.notify(
+                "No checkpoint with an eval loss to pick: judge the run itself (J).",
+                title="Judge",
+                severity="warning",
+            )
+            return
+        self.dismiss(RunPageResult(changed=self._changed, judge_run=self.run_id, judge_model=spec))
+
+    def _best_checkpoint_spec(self) -> str | None:
+        """The model spec of the best checkpoint: its model name for an OpenAI run, its adapter
+        on the run's base for a local one."""
+        if self.data is None:
+            return None
+        best = best_checkpoint(self.data.artifacts, self.data.summary)
+        if best is None:
+            return None
+        record, _ = best
+        if record.get("model_id"):
+            return f"openai:{record['model_id']}"
+        path = Path(str(record.get("path", "")))
+        if not path.is_absolute():
+            path = self.data.run.run_dir / path
+        return f"local:{self.data.run.base_model}+{path}"
 
     def action_reload(self) -> None:
         self._stop_monitor()  # the page reads everything again, and follows on from there

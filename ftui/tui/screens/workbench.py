@@ -51,7 +51,8 @@ class WorkbenchScreen(Screen[None]):
         self.config = services.config
         self._initial_path = path
         self._fmt = fmt
-        self._judge_run: str | None = None  # "Judge this run" before the Judge pane is built
+        # "Judge this run" (and the model to judge as B) before the Judge pane is built.
+        self._judge_run: tuple[str, str | None] | None = None
 
     def compose(self) -> ComposeResult:
         yield WorkbenchHeader(SECTIONS, id="header")
@@ -129,8 +130,9 @@ class WorkbenchScreen(Screen[None]):
             return jobs.JobsPane(self.services, dataset=self.data.path)
         if section == "judge":
             judge = importlib.import_module("ftui.tui.sections.judge")
-            run_id, self._judge_run = self._judge_run, None
-            return judge.JudgePane(self.services, run_id=run_id)
+            wanted, self._judge_run = self._judge_run, None
+            run_id, model_b = wanted if wanted is not None else (None, None)
+            return judge.JudgePane(self.services, run_id=run_id, model_b=model_b)
         raise LookupError(section)
 
     @work(thread=True, group="backends", exit_on_error=False)
@@ -176,7 +178,7 @@ class WorkbenchScreen(Screen[None]):
             from ftui.tui.sections.judge import JudgePane
 
             for pane in panes.results(JudgePane):
-                pane.judge_run(event.run_id)
+                pane.judge_run(event.run_id, model_b=event.model_b)
         else:
-            self._judge_run = event.run_id
+            self._judge_run = (event.run_id, event.model_b)
         self.show_section("judge")

@@ -14,6 +14,7 @@ Markdown and JSON (atomic writes).
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -175,13 +176,19 @@ class JudgePane(Container):
     ]
 
     def __init__(
-        self, services: Services, *, run_id: str | None = None, id: str | None = None
+        self,
+        services: Services,
+        *,
+        run_id: str | None = None,
+        model_b: str | None = None,
+        id: str | None = None,
     ) -> None:
         super().__init__(id=id)
         self.services = services
         self.config = services.config
         self.store = services.store
         self.initial_run = run_id
+        self.initial_model_b = model_b  # one of the run's checkpoints, instead of the run
         self.report: JudgeReport | None = None
         self.session: str | None = None
         self.total = 0
@@ -208,7 +215,7 @@ class JudgePane(Container):
             self.form.set_values({"judge": default_judge_spec(self.config) or ""})
         self._list_runs()
         if self.initial_run is not None:
-            self.judge_run(self.initial_run)
+            self.judge_run(self.initial_run, model_b=self.initial_model_b)
 
     @property
     def form(self) -> JudgeSetupForm:
@@ -288,8 +295,9 @@ class JudgePane(Container):
         self.judge_run(event.run_id)
 
     @work(thread=True, exclusive=True, group="judge-prefill", exit_on_error=False)
-    def judge_run(self, run_id: str) -> None:
-        """Fill the form from a run: its base as A, the run as B, its validation data."""
+    def judge_run(self, run_id: str, *, model_b: str | None = None) -> None:
+        """Fill the form from a run: its base as A, the run (or `model_b`, one of its
+        checkpoints) as B, its validation data."""
         from ftui.services.store import StoreError
 
         try:
@@ -297,7 +305,10 @@ class JudgePane(Container):
         except StoreError as exc:
             self.post_message(PrefillReady(None, f"Run {run_id}: {exc}"))
             return
-        self.post_message(PrefillReady(run_prefill(run, self.config)))
+        prefill = run_prefill(run, self.config)
+        if model_b is not None:
+            prefill = dataclasses.replace(prefill, b=model_b)
+        self.post_message(PrefillReady(prefill))
 
     @on(PrefillReady)
     def _prefill_ready(self, event: PrefillReady) -> None:

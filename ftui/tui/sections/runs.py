@@ -414,7 +414,7 @@ class RunsPane(Container):
         if result.open_dataset is not None:
             self.post_message(OpenDataset(result.open_dataset))
         if result.judge_run is not None:
-            self.post_message(JudgeRun(result.judge_run))
+            self.post_message(JudgeRun(result.judge_run, model_b=result.judge_model))
 
     def _targets(self) -> list[Run]:
         """The marked runs, else the run under the cursor."""
