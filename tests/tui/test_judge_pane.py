@@ -406,3 +406,23 @@ async def test_the_best_checkpoint_from_a_run_page_is_judged_as_b(
         values = app.screen.query_one(JudgePane).form.values()
         assert values["a"] == "openai:gpt-4o-mini-2024-07-18"
         assert values["b"] == "openai:ft:gpt-4o-mini:org::ckpt-20"
+
+
+async def test_a_model_field_completes_the_spec_from_the_server_s_models(
+    store: RunStore, chat: FakeChat
+) -> None:
+    chat.script("llama-3.1-8b-instruct", lambda messages: "hi")
+    app = JudgeApp(store)
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(pilot)
+        field = app.pane.form.field("b")
+        field.focus()
+        field.value = ""
+        await pilot.press(*f"openai-compatible:{chat.base_url}#llama")
+        for _ in range(40):  # the suggester asks the server in a thread
+            if field._suggestion:
+                break
+            await pilot.pause(0.05)
+        assert field._suggestion == f"openai-compatible:{chat.base_url}#llama-3.1-8b-instruct"
+        await pilot.press("right")  # → takes it
+        assert field.value == f"openai-compatible:{chat.base_url}#llama-3.1-8b-instruct"

@@ -20,6 +20,9 @@ from textual.widgets import Input, Label, Select, Static, TextArea
 from ftui.core.judge.prompts import DEFAULT_RUBRIC
 from ftui.services.store import Run
 from ftui.tui.sections.judge_setup import DEFAULTS, FIELDS
+from ftui.tui.widgets.spec_suggester import SpecSuggester
+
+MODEL_FIELDS = frozenset({"a", "b", "judge"})
 
 
 class JudgeSetupForm(VerticalScroll):
@@ -35,6 +38,8 @@ class JudgeSetupForm(VerticalScroll):
 
     def __init__(self, *, id: str | None = None) -> None:
         super().__init__(id=id, can_focus=False)
+        self._run_ids: list[str] = []
+        self._suggester = SpecSuggester(lambda: self._run_ids)
 
     def compose(self) -> ComposeResult:
         with Horizontal(classes="judge-row"):
@@ -50,6 +55,8 @@ class JudgeSetupForm(VerticalScroll):
                     placeholder=placeholder,
                     id=f"judge-{name}",
                     compact=True,
+                    # A model field completes its spec as it is typed (→ takes the suggestion).
+                    suggester=self._suggester if name in MODEL_FIELDS else None,
                 )
             yield Static("", id=f"judge-error-{name}", classes="judge-error", markup=False)
         yield Label(
@@ -68,6 +75,7 @@ class JudgeSetupForm(VerticalScroll):
     # -- what the pane tells the form -----------------------------------------------------------
 
     def set_runs(self, runs: Sequence[Run]) -> None:
+        self._run_ids = [run.id for run in runs]
         options = [
             (f"{run.id} · {run.backend} · {run.base_model} · {run.status}", run.id) for run in runs
         ]
