@@ -92,6 +92,14 @@ def paid_model_name(model: ChatModel, answered_as: str | None = None) -> str | N
     return None
 
 
+def model_name(model: ChatModel) -> str:
+    """How a model is named in reports and the store: a run of the history by its run (`run:ID`,
+    so its results stay with it), any other by its spec."""
+    if model.label.startswith("run:"):
+        return model.label
+    return model.spec.text
+
+
 def default_session() -> str:
     return time.strftime("judge-%Y%m%d-%H%M%S-") + secrets.token_hex(3)
 
@@ -167,9 +175,9 @@ class JudgeJob:
             raise JudgeJobError(str(errors.exceptions[0])) from errors.exceptions[0]
         self._report_progress()
         return JudgeReport(
-            a=self.a.spec.text,
-            b=self.b.spec.text,
-            judge=self.judge.spec.text if self.judge else None,
+            a=model_name(self.a),
+            b=model_name(self.b),
+            judge=model_name(self.judge) if self.judge else None,
             n=len(self.examples),
             examples=[result for result in results if result is not None],
             eval_set=self.eval_set,
@@ -244,13 +252,14 @@ class JudgeJob:
     def _record(self, result: ExampleResult) -> None:
         self.store.add_judge_result(
             self.session,
-            self.a.spec.text,
-            self.b.spec.text,
+            model_name(self.a),
+            model_name(self.b),
             example_key=result.key,
             winner=result.outcome,
             scores={"a": result.metrics_a, "b": result.metrics_b},
             details={
-                "judge": self.judge.spec.text if self.judge else None,
+                "judge": model_name(self.judge) if self.judge else None,
+                "models": {"a": self.a.spec.text, "b": self.b.spec.text},  # as resolved
                 "verdicts": list(result.verdicts),
                 "explanation": result.explanation,
                 "len_a": answer_length(result.answer_a),

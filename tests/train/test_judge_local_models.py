@@ -76,6 +76,9 @@ def test_a_base_and_its_run_are_judged_side_by_side(
         answers_a = [example.answer_a for example in report.examples]
         answers_b = [example.answer_b for example in report.examples]
         tally = report.llm_tally()
+        rows = store.session_judgements(job.session)
+        # The results stay with the run they concern: B is named by its run, not its files.
+        assert report.b == f"run:{run_id}" and {row.model_b for row in rows} == {f"run:{run_id}"}
         return answers_a, answers_b, b.spec.text, tally.n + tally.unknown
 
     with FakeChat() as server:
