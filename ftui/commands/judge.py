@@ -195,6 +195,12 @@ def _summary_lines(data: dict[str, Any]) -> list[str]:
 @click.option("--limit", type=int, help="Judge only the first N examples.")
 @click.option("--temperature", type=float, default=0.0, show_default=True)
 @click.option("--max-tokens", type=int, default=512, show_default=True, help="Per answer.")
+@click.option(
+    "--system",
+    "system_prompt",
+    metavar="TEXT",
+    help="The system prompt both models answer with (in place of the examples' own).",
+)
 @click.option("--budget-usd", type=float, help="Stop before paid API calls cost more than this.")
 @click.option("--report", type=click.Path(path_type=Path), help="Write Markdown (or .json).")
 @click.option("--json", "as_json", is_flag=True, help="Print the result as one JSON object.")
@@ -210,6 +216,7 @@ def judge_command(
     limit: int | None,
     temperature: float,
     max_tokens: int,
+    system_prompt: str | None,
     budget_usd: float | None,
     report: Path | None,
     as_json: bool,
@@ -250,6 +257,7 @@ def judge_command(
                 judge_temperature=config.judge.temperature,
                 budget_usd=budget_usd,
                 quiet=False,
+                system_prompt=system_prompt,
             )
         )
     if report is not None:
@@ -278,6 +286,7 @@ async def _run(
     judge_temperature: float,
     budget_usd: float | None,
     quiet: bool,
+    system_prompt: str | None = None,
 ) -> tuple[dict[str, Any], str]:
     from ftui.services.inference.base import Sampling
     from ftui.services.judge_job import JudgeJob, JudgeJobError
@@ -297,6 +306,7 @@ async def _run(
         budget_usd=budget_usd,
         on_progress=None if quiet else _ProgressLine(),
         eval_set=eval_path,
+        system_prompt=system_prompt,
     )
     try:
         report = await job.run()

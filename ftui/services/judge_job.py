@@ -33,7 +33,7 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-from ftui.core.judge.evalset import EvalExample
+from ftui.core.judge.evalset import EvalExample, with_system_prompt
 from ftui.core.judge.metrics import answer_length
 from ftui.core.judge.prompts import pair_messages, render_conversation
 from ftui.core.judge.report import ExampleResult, JudgeReport
@@ -121,6 +121,7 @@ class JudgeJob:
         on_progress: Callable[[JudgeProgress], None] | None = None,
         session: str | None = None,
         eval_set: str | None = None,
+        system_prompt: str | None = None,
     ) -> None:
         if concurrency < 1:
             raise ValueError(f"concurrency must be at least 1 (got {concurrency})")
@@ -137,6 +138,7 @@ class JudgeJob:
         self.on_progress = on_progress
         self.session = session or default_session()
         self.eval_set = eval_set
+        self.system_prompt = system_prompt or None  # both models answer with it, when given
         self.calls = 0
         self.cached = 0
         self.cost_usd = 0.0
@@ -193,6 +195,8 @@ class JudgeJob:
         }
         if self.sampling.seed is not None:
             out["seed"] = self.sampling.seed
+        if self.system_prompt is not None:
+            out["system_prompt"] = self.system_prompt
         if self.judge is not None:
             out["judge_temperature"] = self.judge_sampling.temperature
             out["rubric"] = self.rubric
@@ -202,11 +206,12 @@ class JudgeJob:
 
     async def _example(self, example: EvalExample) -> ExampleResult:
         calls_before = self.calls
+        prompt = with_system_prompt(example.messages, self.system_prompt)
         answer_a, answer_b = await asyncio.gather(
-            self._complete(self.a, example.messages, self.sampling),
-            self._complete(self.b, example.messages, self.sampling),
+            self._complete(self.a, prompt, self.sampling),
+            self._complete(self.b, prompt, self.sampling),
         )
-        question = render_conversation(example.messages)
+        question = render_conversation(prompt)
         verdicts: tuple[Verdict | None, Verdict | None] | None = None
         explanation: str | None = None
         if self.judge is not None:

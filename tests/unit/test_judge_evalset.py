@@ -165,3 +165,18 @@ def test_reads_a_real_eval_split(shared_datasets: Path) -> None:
     assert all(e.messages[-1]["role"] == "user" for e in examples)
     assert read_eval_set(path) == examples
     assert len({e.key for e in examples}) == len(examples)  # it holds a repeated prompt
+
+
+def test_a_system_prompt_takes_the_place_of_the_example_s_own() -> None:
+    from ftui.core.judge.evalset import with_system_prompt
+
+    messages = (
+        {"role": "system", "content": "old"},
+        {"role": "user", "content": "hi"},
+    )
+    assert with_system_prompt(messages, None) == messages
+    assert with_system_prompt(messages, "new") == (
+        {"role": "system", "content": "new"},
+        {"role": "user", "content": "hi"},
+    )
+    assert with_system_prompt(({"role": "user", "content": "hi"},), "new")[0]["content"] == "new"

@@ -297,3 +297,22 @@ def test_progress_counts_calls_cache_hits_and_the_eta(
     last = seen[-1]
     assert (last.done, last.total, last.calls, last.cached, last.eta_s) == (4, 4, 16, 0, 0.0)
     assert any(p.eta_s is not None and 0 < p.done < 4 for p in seen)
+
+
+def test_a_system_prompt_is_the_same_for_both_sides_and_keys_the_cache(
+    tmp_path: Path, server: FakeChat, store: RunStore
+) -> None:
+    examples = eval_set(tmp_path, 3)
+    system = "You are a terse calculator."
+    asyncio.run(job(store, server, examples, judge=None, system_prompt=system).run())
+    for name in ("model-a", "model-b"):
+        sent = server.requests_for(name)
+        assert len(sent) == 3
+        assert all(r["messages"][0] == {"role": "system", "content": system} for r in sent)
+    # Another system prompt is another question: nothing is answered from the cache for it.
+    server.reset_counters()
+    asyncio.run(job(store, server, examples, judge=None, system_prompt="Be verbose.").run())
+    assert (server.chat_calls("model-a"), server.chat_calls("model-b")) == (3, 3)
+    server.reset_counters()
+    asyncio.run(job(store, server, examples, judge=None, system_prompt=system).run())
+    assert (server.chat_calls("model-a"), server.chat_calls("model-b")) == (0, 0)

@@ -200,3 +200,14 @@ def _text_parts(parts: list[Any]) -> str | None:
             return None
         texts.append(text)
     return "".join(texts)
+
+
+def with_system_prompt(
+    messages: tuple[dict[str, str], ...], system: str | None
+) -> tuple[dict[str, str], ...]:
+    """The prompt both models get: the example's own, or with `system` in place of its system
+    turns (the same system prompt for A and B, as the comparison needs)."""
+    if not system:
+        return messages
+    rest = tuple(message for message in messages if message.get("role") != "system")
+    return ({"role": "system", "content": system}, *rest)

@@ -390,6 +390,7 @@ class JudgePane(Container):
             budget_usd=setup.budget_usd,
             on_progress=self._on_progress,
             eval_set=str(setup.eval_set),
+            system_prompt=setup.system_prompt,
         )
         self.post_message(JudgeStarted(job.session, len(examples)))
         try:

@@ -24,6 +24,7 @@ FIELDS: tuple[tuple[str, str, str], ...] = (
     ("judge", "Judge", "a model spec; empty: metrics only, no LLM judge"),
     ("temperature", "Temperature", "0 to 2 (both models)"),
     ("max_tokens", "Max tokens", "per answer"),
+    ("system", "System prompt", "empty: each example's own; else both models answer with this"),
     ("concurrency", "Concurrency", "calls at once"),
     ("limit", "Limit", "empty: every example"),
     ("budget", "Budget (USD)", "empty: no cap (only OpenAI calls are billed)"),
@@ -44,6 +45,7 @@ class JudgeSetup:
     limit: int | None
     budget_usd: float | None
     rubric: str
+    system_prompt: str | None = None
 
 
 def _number(
@@ -154,6 +156,7 @@ def check_setup(values: dict[str, str], rubric: str) -> tuple[JudgeSetup | None,
             limit=int(limit) if limit is not None else None,
             budget_usd=budget,
             rubric=rubric,
+            system_prompt=values.get("system", "").strip() or None,
         ),
         {},
     )
