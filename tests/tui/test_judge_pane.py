@@ -283,6 +283,11 @@ async def test_a_blind_vote_session_hides_the_models_and_is_counted_in_the_summa
         human = pane.report.human_tally()
         assert human.n == 3 and human.ties == 1
         assert human.b_wins == expected_outcomes.count("b")
+        # The note is the report's too.
+        noted = [e for e in pane.report.examples if e.note]
+        assert [e.note for e in noted] == ["both fine"]
+        assert "both fine" in pane.report.to_markdown()
+        assert any(e["note"] == "both fine" for e in pane.report.to_json_dict()["examples"])
         # The summary reveals it: the human row counts B's wins.
         shot = app.export_screenshot()
         assert "human" in shot

@@ -39,6 +39,7 @@ class ExampleResult:
     verdicts: tuple[str | None, str | None] = (None, None)  # the judge's, order ab then ba
     explanation: str | None = None
     len_diff: int = 0  # B's answer length minus A's, in tokens (words; characters for CJK)
+    note: str | None = None  # the human voter's note, if any
 
     @classmethod
     def build(
@@ -279,6 +280,12 @@ class JudgeReport:
             lines += ["", f"## Where B lost worst ({len(worst)})", ""]
             for i, e in enumerate(worst, 1):
                 lines += _example_markdown(i, e)
+        noted = [e for e in self.examples if e.note]
+        if noted:
+            lines += ["", f"## Voters' notes ({len(noted)})", ""]
+            lines += [
+                f"- `{e.key}` ({e.human or 'skipped'}): {_inline(e.note or '')}" for e in noted
+            ]
         return "\n".join(lines).rstrip() + "\n"
 
 
@@ -296,6 +303,7 @@ def _example_json(e: ExampleResult) -> dict[str, Any]:
         "verdicts": list(e.verdicts),
         "explanation": e.explanation,
         "len_diff": e.len_diff,
+        "note": e.note,
     }
 
 
@@ -323,6 +331,8 @@ def _example_markdown(i: int, e: ExampleResult) -> list[str]:
     out += ["", "A:", "", _fenced(e.answer_a), "", "B:", "", _fenced(e.answer_b)]
     if e.explanation:
         out += ["", "Judge's explanation:", "", _fenced(e.explanation)]
+    if e.note:
+        out += ["", "Voter's note:", "", _fenced(e.note)]
     return [*out, ""]
 
 

@@ -39,6 +39,7 @@ def apply_votes(report: JudgeReport, votes: Mapping[str, JudgeResult]) -> None:
         vote = votes.get(example.key)
         winner = vote.winner if vote is not None else None
         example.human = cast(Outcome, winner) if winner in ("a", "b", "tie") else None
+        example.note = vote.details.get("note") if vote is not None else None
 
 
 def report_from_rows(
