@@ -28,7 +28,6 @@ if TYPE_CHECKING:
 
 JUDGE_MAX_TOKENS = 1024  # room for the judge's short explanation and its verdict
 PROGRESS_EVERY_S = 0.5
-SPEC_PREFIXES = ("openai:", "openai-compatible:", "local:", "run:")
 
 
 class BadInput(click.ClickException):
@@ -69,18 +68,6 @@ def _read_rubric(path: Path | None) -> str:
     if not text.strip():
         raise BadInput(f"--rubric {path}: the file is empty; write the judging rules in it")
     return text
-
-
-def _default_judge(config: Config) -> str | None:
-    """The judge of the settings' [judge] section, as a spec; None when none is set."""
-    model = config.judge.model
-    if not model:
-        return None
-    if model.startswith(SPEC_PREFIXES):
-        return model
-    if config.judge.base_url:
-        return f"openai-compatible:{config.judge.base_url}#{model}"
-    return f"openai:{model}"
 
 
 def _open_models(
@@ -238,7 +225,9 @@ def judge_command(
     config = _config(ctx)
     examples = _read_examples(eval_path, limit)
     rubric_text = _read_rubric(rubric)
-    judge_spec = spec_judge if spec_judge is not None else _default_judge(config)
+    from ftui.services.inference.resolve import default_judge_spec
+
+    judge_spec = spec_judge if spec_judge is not None else default_judge_spec(config)
 
     from ftui.commands.runs import open_store
 

@@ -195,3 +195,7 @@ def test_the_default_judge_comes_from_the_judge_settings(tmp_path: Path) -> None
     assert judge(model="qwen", base_url="http://127.0.0.1:8000/v1") == (
         "openai-compatible:http://127.0.0.1:8000/v1#qwen"
     )
+    # A model that is a spec already says where it runs (the CLI and the pane read it alike).
+    assert judge(model="local:/models/judge", base_url="http://127.0.0.1:8000/v1") == (
+        "local:/models/judge"
+    )

@@ -30,6 +30,7 @@ if TYPE_CHECKING:
     from ftui.services.store import Run, RunStore
 
 NO_KEY = "none"
+SPEC_PREFIXES = ("openai:", "openai-compatible:", "local:", "run:")
 COMPATIBLE_KEY_ENV = "FTUI_JUDGE_API_KEY"
 
 
@@ -61,13 +62,11 @@ def default_judge_spec(config: Config) -> str | None:
     model = config.judge.model
     if not model:
         return None
+    if model.startswith(SPEC_PREFIXES):
+        return model  # a spec already: it says where it runs
     if config.judge.base_url:
         return f"openai-compatible:{config.judge.base_url}#{model}"
-    return (
-        model
-        if model.startswith(("openai:", "openai-compatible:", "local:", "run:"))
-        else (f"openai:{model}")
-    )
+    return f"openai:{model}"
 
 
 def _openai(spec: ModelSpec, config: Config, label: str | None) -> ChatModel:
