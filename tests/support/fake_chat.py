@@ -36,6 +36,7 @@ from urllib.parse import urlsplit
 from tests.support.fake_openai import (
     Call,
     Faults,
+    ServerThread,
     _HTTPServer,
     _read_body,
     _send,
@@ -126,27 +127,20 @@ class FakeChat:
         self.concurrent = 0
         self.max_concurrent = 0
         self.lock = threading.Lock()
-        self._httpd = _ChatHTTPServer(("127.0.0.1", 0), _handler(self))
-        self.port = int(self._httpd.server_address[1])
-        self.base_url = f"http://127.0.0.1:{self.port}/v1"
-        self._thread: threading.Thread | None = None
+        # A short poll: each test's teardown waits for it.
+        httpd = _ChatHTTPServer(("127.0.0.1", 0), _handler(self))
+        self._server = ServerThread(httpd, "fake-chat", poll_s=0.05)
+        self.port = self._server.port
+        self.base_url = self._server.base_url
 
     # -- lifetime -----------------------------------------------------------------------------
 
     def start(self) -> FakeChat:
-        if self._thread is None:
-            self._thread = threading.Thread(
-                target=self._httpd.serve_forever, args=(0.05,), name="fake-chat", daemon=True
-            )
-            self._thread.start()
+        self._server.start()
         return self
 
     def stop(self) -> None:
-        if self._thread is not None:
-            self._httpd.shutdown()
-            self._thread.join(timeout=5)
-            self._thread = None
-        self._httpd.server_close()
+        self._server.stop()
 
     def __enter__(self) -> FakeChat:
         return self.start()

@@ -165,6 +165,33 @@ class HTTPError(Exception):
         self.status, self.message, self.param = status, message, param
 
 
+class ServerThread:
+    """A test server's HTTP server, on the loopback port it was bound to, served from a daemon
+    thread (`poll_s`: how soon `stop` is noticed)."""
+
+    def __init__(self, httpd: ThreadingHTTPServer, name: str, *, poll_s: float = 0.5) -> None:
+        self.httpd = httpd
+        self.name = name
+        self.poll_s = poll_s
+        self.port = int(httpd.server_address[1])
+        self.base_url = f"http://127.0.0.1:{self.port}/v1"
+        self._thread: threading.Thread | None = None
+
+    def start(self) -> None:
+        if self._thread is None:
+            self._thread = threading.Thread(
+                target=self.httpd.serve_forever, args=(self.poll_s,), name=self.name, daemon=True
+            )
+            self._thread.start()
+
+    def stop(self) -> None:
+        if self._thread is not None:
+            self.httpd.shutdown()
+            self._thread.join(timeout=5)
+            self._thread = None
+        self.httpd.server_close()
+
+
 class FakeOpenAI:
     def __init__(
         self,
@@ -193,27 +220,18 @@ class FakeOpenAI:
         self.files: dict[str, dict[str, Any]] = {}  # id -> file object, plus its "content"
         self.lock = threading.RLock()
         self._fail_next: dict[str, Any] | None = None
-        self._httpd = _HTTPServer(("127.0.0.1", 0), _handler(self))
-        self.port = int(self._httpd.server_address[1])
-        self.base_url = f"http://127.0.0.1:{self.port}/v1"
-        self._thread: threading.Thread | None = None
+        self._server = ServerThread(_HTTPServer(("127.0.0.1", 0), _handler(self)), "fake-openai")
+        self.port = self._server.port
+        self.base_url = self._server.base_url
 
     # -- lifetime -----------------------------------------------------------------------------
 
     def start(self) -> FakeOpenAI:
-        if self._thread is None:
-            self._thread = threading.Thread(
-                target=self._httpd.serve_forever, name="fake-openai", daemon=True
-            )
-            self._thread.start()
+        self._server.start()
         return self
 
     def stop(self) -> None:
-        if self._thread is not None:
-            self._httpd.shutdown()
-            self._thread.join(timeout=5)
-            self._thread = None
-        self._httpd.server_close()
+        self._server.stop()
 
     def __enter__(self) -> FakeOpenAI:
         return self.start()
