@@ -238,7 +238,6 @@ SHOTS: list[tuple[str, list[Step]]] = [
     ("data-findings", [open_findings]),
     ("data-edit-message", [keys("c", "j", "enter")]),
     ("data-role", [keys("c", "j", "r")]),
-    ("data-quit-unsaved", [keys("y", "q")]),
     ("help", [keys("question_mark")]),
     ("palette", [keys("ctrl+p"), keys(*"drop")]),
     ("jobs", [keys("2")]),
@@ -249,6 +248,9 @@ SHOTS: list[tuple[str, list[Step]]] = [
     ("judge-results", [keys("4"), open_judge_session, keys("j")]),
     ("judge-vote", [keys("4"), open_judge_session, keys("v"), keys("l")]),
     ("judge-summary", [keys("4"), open_judge_session, keys("v"), keys("l", "r"), keys("escape")]),
+    # Last: quitting with unsaved edits leaves their journal, and every later app would open on
+    # the offer to restore them (data-restore, below, shows that offer on purpose).
+    ("data-quit-unsaved", [keys("y", "q")]),
 ]
 
 
