@@ -162,6 +162,9 @@ async def test_an_openai_job_from_the_form_to_a_run_in_the_history(
         assert fake_openai.jobs[run.remote_job_id].status == "paused"
         await press(pilot, "r")
         await settle(pilot)
+        # The follower may write a poll it made before the resume just after it: the run says
+        # "paused" until its next poll. What counts is that it stops saying so.
+        await until(pilot, lambda: store.get_run(run.id).remote_status != "paused")
         assert store.get_run(run.id).remote_status != "paused"
 
         # In the Runs section, and followed live to its end by its follower process.
