@@ -79,7 +79,7 @@ def test_store_uses_wal_and_the_current_schema(store: RunStore) -> None:
     store.list_runs()
     conn = store._db().conn
     assert conn.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
-    assert store.schema_version() == 4
+    assert store.schema_version() == 5
     assert conn.execute("PRAGMA busy_timeout").fetchone()[0] >= 10_000
 
 

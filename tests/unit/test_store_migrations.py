@@ -29,7 +29,7 @@ def tables(path: Path) -> set[str]:
 
 
 def test_every_migration_is_listed_once() -> None:
-    assert schema.SCHEMA_VERSION == len(schema.MIGRATIONS) == 4
+    assert schema.SCHEMA_VERSION == len(schema.MIGRATIONS) == 5
 
 
 def test_migrates_a_new_path_and_an_empty_file(tmp_path: Path) -> None:
@@ -106,7 +106,7 @@ def test_v4_keeps_v3_judge_results_and_caches_completions(tmp_path: Path) -> Non
     conn.close()
 
     store = RunStore(path, tmp_path / "runs")
-    assert store.schema_version() == 4
+    assert store.schema_version() == 5
     (old,) = store.list_judge_results(session="s1")
     assert (old.model_b, old.example_key, old.winner) == ("run:abc", "k1", "b")
     messages = [{"role": "user", "content": "2+2?"}]

@@ -2,9 +2,9 @@
 
 Everything else talks to the history through `RunStore`, which returns dataclasses; nothing outside
 this package writes SQL. Each table has its module (`datasets`, `runs`, `metrics`, `aliases`,
-`judge`, `uploads`, `generations`), `ingest` indexes the runs' event logs with the reducer of
-`ftui.core.runs`, and `connection` owns the file (per-thread connections, migrations, write
-transactions).
+`judge`, `uploads`, `generations`, `origins`), `ingest` indexes the runs' event logs with the
+reducer of `ftui.core.runs`, and `connection` owns the file (per-thread connections, migrations,
+write transactions).
 
 - The event log (`runs/<id>/events.jsonl`) is the source of truth about a run; the store indexes
   it (`ingest_events`), and a status set here is appended to the log and indexed from there.
@@ -17,11 +17,12 @@ transactions).
 
 from __future__ import annotations
 
-from collections.abc import Collection, Iterator
+from collections.abc import Collection, Iterable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from ftui.core.dataset.origin import Origin
 from ftui.core.runs.kinds import RunEvent
 from ftui.core.runs.state import RunState
 from ftui.services.store import (
@@ -31,6 +32,7 @@ from ftui.services.store import (
     ingest,
     judge,
     metrics,
+    origins,
     runs,
     schema,
     uploads,
@@ -410,3 +412,16 @@ class RunStore:
 
     def count_cached_completions(self) -> int:
         return generations.count_completions(self._connections)
+
+    # -- where examples came from -------------------------------------------------------------
+
+    def record_origins(self, dataset: Path | str, items: Iterable[tuple[str, Origin]]) -> int:
+        """Remember the origin of each (example_key, origin) written to `dataset`."""
+        return origins.record_origins(self._connections, dataset, items)
+
+    def origins_by_key(self, keys: Collection[str]) -> dict[str, Origin]:
+        """The latest origin of each example key that has one (see `core.dataset.origin`)."""
+        return origins.origins_by_key(self._connections, keys)
+
+    def count_origins(self, dataset: Path | str | None = None) -> int:
+        return origins.count_origins(self._connections, dataset)

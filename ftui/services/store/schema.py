@@ -10,6 +10,8 @@ store at once migrate it once. Released migrations are never edited: a change is
   the run, and an uploads table so the same bytes are uploaded once per account.
 - v4: a cache of model completions (generations and judge verdicts) by the hash of what was asked,
   so re-judging or resuming never pays for the same call twice; judge results by example.
+- v5: where imported and generated examples came from (`origins`), by the hash of their
+  conversation, so the Data pane can show and filter them.
 """
 
 from __future__ import annotations
@@ -146,7 +148,24 @@ V4 = (
     "CREATE INDEX judge_results_example ON judge_results (example_key)",
 )
 
-MIGRATIONS: Sequence[Sequence[str]] = (V1, V2, V3, V4)
+V5 = (
+    # `example_key` is `ftui.core.dataset.origin.example_key`; `dataset` is the file written.
+    """
+    CREATE TABLE origins (
+        example_key TEXT NOT NULL,
+        dataset TEXT NOT NULL,
+        kind TEXT NOT NULL,
+        source TEXT NOT NULL,
+        batch TEXT NOT NULL,
+        detail TEXT NOT NULL,
+        created_at REAL NOT NULL,
+        PRIMARY KEY (example_key, dataset)
+    ) WITHOUT ROWID
+    """,
+    "CREATE INDEX origins_batch ON origins (batch)",
+)
+
+MIGRATIONS: Sequence[Sequence[str]] = (V1, V2, V3, V4, V5)
 SCHEMA_VERSION = len(MIGRATIONS)
 
 

@@ -1,0 +1,84 @@
+"""The origins table: where each imported or generated example came from, by `example_key`.
+
+One example may have several origins (the same answer distilled twice, or imported from two
+files); a lookup returns the latest. Rows are written in batches, one transaction each, as a job
+writes its output, so what is on disk and what is here agree after a kill.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Collection, Iterable
+from pathlib import Path
+from typing import Any
+
+import orjson
+
+from ftui.core.dataset.origin import ORIGIN_KINDS, Origin, OriginKind
+from ftui.services.store.connection import Connections
+
+# SQLite's limit on host parameters is 32,766; stay well under it per lookup.
+_LOOKUP_CHUNK = 900
+
+
+def record_origins(
+    db: Connections, dataset: Path | str, items: Iterable[tuple[str, Origin]]
+) -> int:
+    rows = [
+        (
+            key,
+            str(dataset),
+            origin.kind,
+            origin.source,
+            origin.batch,
+            orjson.dumps(dict(origin.detail)).decode(),
+            origin.created_at,
+        )
+        for key, origin in items
+    ]
+    if not rows:
+        return 0
+    with db.write() as wdb:
+        wdb.conn.executemany(
+            """INSERT OR REPLACE INTO origins
+               (example_key, dataset, kind, source, batch, detail, created_at)
+               VALUES (?, ?, ?, ?, ?, ?, ?)""",
+            rows,
+        )
+    return len(rows)
+
+
+def _origin(row: Any) -> Origin:
+    kind: OriginKind = next((known for known in ORIGIN_KINDS if known == row["kind"]), "import")
+    return Origin(
+        kind=kind,
+        source=row["source"],
+        created_at=row["created_at"],
+        batch=row["batch"],
+        detail=orjson.loads(row["detail"]),
+    )
+
+
+def origins_by_key(db: Connections, keys: Collection[str]) -> dict[str, Origin]:
+    """The latest origin of each of `keys` that has one."""
+    found: dict[str, tuple[float, Origin]] = {}
+    unique = list(dict.fromkeys(keys))
+    for start in range(0, len(unique), _LOOKUP_CHUNK):
+        chunk = unique[start : start + _LOOKUP_CHUNK]
+        marks = ",".join("?" * len(chunk))
+        # Only the "?" marks are formatted into the statement; the keys are parameters.
+        for row in db.conn.execute(
+            f"SELECT * FROM origins WHERE example_key IN ({marks})",
+            chunk,
+        ):
+            origin = _origin(row)
+            seen = found.get(row["example_key"])
+            if seen is None or origin.created_at >= seen[0]:
+                found[row["example_key"]] = (origin.created_at, origin)
+    return {key: origin for key, (_, origin) in found.items()}
+
+
+def count_origins(db: Connections, dataset: Path | str | None = None) -> int:
+    if dataset is None:
+        return int(db.conn.execute("SELECT count(*) FROM origins").fetchone()[0])
+    query = "SELECT count(*) FROM origins WHERE dataset = ?"
+    return int(db.conn.execute(query, (str(dataset),)).fetchone()[0])
