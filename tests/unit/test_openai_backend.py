@@ -268,3 +268,36 @@ def test_a_launch_the_key_refuses_is_failed_with_no_cost(fake_openai, tmp_path) 
     (run,) = backend.store.list_runs()
     assert run.status == "failed" and "Nothing was started" in (run.error or "")
     assert run.cost_usd is None  # nothing was spent
+
+
+def test_a_poll_that_retrieved_the_job_before_a_pause_does_not_undo_it(
+    fake_openai, tmp_path
+) -> None:
+    """The follower retrieves the job (running), then waits on its events; meanwhile a pause
+    writes what the job now says. The poll's older snapshot must not write `running` back."""
+    backend = backend_for(fake_openai, tmp_path / "home")
+    run = asyncio.run(backend.launch(job(write_chat(tmp_path / "t.jsonl", 12))))
+
+    async def race() -> str:
+        follower = follower_for(backend, run, fake_openai)
+        try:
+            for _ in range(100):
+                if (await follower.sync())["status"] == "running":
+                    break
+                await follower.sleep(30)
+            # The next poll has new events to write, and its events call is slow: the pause
+            # lands between its two calls.
+            fake_openai.clock.advance(120)
+            fake_openai.faults.add(r"/events", "slow", seconds=1.0, method="GET")
+            poll = asyncio.create_task(follower.sync())
+            await asyncio.sleep(0.3)
+            paused = await backend.pause(run.id)
+            assert paused.status == "paused"
+            assert (await poll)["status"] == "running"  # retrieved before the pause
+            backend.store.ingest_events(run.id)  # what the run's log now says
+            return backend.store.get_run(run.id).status
+        finally:
+            follower.close()
+            await follower.client.close()
+
+    assert asyncio.run(race()) == "paused"

@@ -37,7 +37,13 @@ import orjson
 from ftui.config import OpenAISettings
 from ftui.core.runs.alerts import STALL_ADVICE_REMOTE, AlertDetector, AlertRules
 from ftui.core.runs.events import EventWriter, is_terminal, parse_event
-from ftui.core.runs.kinds import CheckpointEvent, LogEvent, MetricEvent, RunEvent
+from ftui.core.runs.kinds import (
+    CheckpointEvent,
+    LogEvent,
+    MetricEvent,
+    RemoteJobEvent,
+    RunEvent,
+)
 from ftui.core.runs.state import RunState
 from ftui.services import launcher
 from ftui.services.backends.openai_client import (
@@ -109,6 +115,10 @@ class Follower:
         self.last_event_id: str | None = None
         self.checkpoint_ids: set[str] = set()
         self.metric_steps: set[int] = set()
+        # Job snapshots in the log (RemoteJobEvent), all and our own: one that someone else wrote
+        # during a poll (a pause or resume) is newer than the job this poll retrieved.
+        self.job_snapshots = 0
+        self.own_job_snapshots = 0
         self.polls = 0
         self.outage_logged = False
         self.clock = clock
@@ -156,6 +166,8 @@ class Follower:
                     self.checkpoint_ids.add(str(checkpoint_id))
             elif isinstance(event, MetricEvent):
                 self.metric_steps.add(event.step)
+            elif isinstance(event, RemoteJobEvent):
+                self.job_snapshots += 1
 
     def check_stalled(self, job: Mapping[str, Any]) -> None:
         """A `stalled` alert when the job runs but has reported nothing for the rules' time."""
@@ -167,7 +179,12 @@ class Follower:
     def write(self, events: Sequence[RunEvent]) -> None:
         for event in events:
             self.writer.write(event)
+            if isinstance(event, RemoteJobEvent):
+                self.own_job_snapshots += 1
         self.read_log()
+
+    def _foreign_snapshots(self) -> int:
+        return self.job_snapshots - self.own_job_snapshots
 
     # -- one poll ----------------------------------------------------------------------------
 
@@ -236,6 +253,7 @@ class Follower:
 
         self.read_log()
         self.polls += 1
+        foreign_before = self._foreign_snapshots()
         job = _dump(
             await self._call(
                 lambda: self.client.fine_tuning.jobs.retrieve(self.job_id), "read the job"
@@ -243,10 +261,16 @@ class Follower:
         )
         for event in await self.new_events():
             self.write(job_event_to_run_events(event))
+        self.read_log()
+        # An action (pause, resume) that wrote what the job said while this poll waited for it
+        # made this snapshot older than the log: writing it would undo the action's status until
+        # the next poll, which retrieves a fresh one.
+        stale = self._foreign_snapshots() != foreign_before
         changes = job_to_run_events(job, recorded_job(self.job_id, self.state), now=self.clock())
         final = is_terminal(str(job.get("status")))
         if not final:
-            self.write(changes)
+            if not stale:
+                self.write(changes)
             self.check_stalled(job)
             if job.get("status") == "running" and self.polls % CHECKPOINTS_EVERY_POLLS == 0:
                 await self.write_checkpoints()
