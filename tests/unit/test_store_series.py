@@ -4,6 +4,7 @@ SQLite file filled from real event logs."""
 from __future__ import annotations
 
 import itertools
+import math
 import sqlite3
 from collections.abc import Iterator
 from pathlib import Path
@@ -77,6 +78,19 @@ def test_a_value_stored_as_null_comes_back_as_nan(store: RunStore) -> None:
     conn.close()
     values = store.recent_series(["a"], names=["train_loss"])["a"]["train_loss"]
     assert values[0] == 1.0 and values[1] != values[1] and values[2] == 3.0
+
+
+def test_a_nan_loss_written_to_the_log_reaches_the_series_as_nan(store: RunStore) -> None:
+    """The log holds a NaN as null (JSON has no NaN); it must not vanish on the way back, or the
+    Runs list could never mark the step where a run blew up."""
+    run = store.create_run(backend="local", base_model="m", config={}, run_id="blown")
+    with EventWriter(run.events_path) as writer:
+        writer.metric(1, {"train_loss": 2.0})
+        writer.metric(2, {"train_loss": float("nan")})
+    assert b'"train_loss":null' in run.events_path.read_bytes()
+    store.ingest_events("blown")
+    values = store.recent_series(["blown"], names=["train_loss"])["blown"]["train_loss"]
+    assert values[0] == 2.0 and math.isnan(values[1])
 
 
 def test_bad_arguments_are_refused_with_what_was_wrong(store: RunStore) -> None:

@@ -8,6 +8,7 @@ becomes a typed event, an `UnknownEvent` when this ftui cannot use it.
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable, Mapping
 from typing import Any
 
@@ -93,6 +94,9 @@ def _metric(record: Mapping[str, Any], ts: float | None) -> RunEvent:
     for name, raw in values.items():
         if type(raw) is float:
             numbers[str(name)] = raw
+        elif raw is None:
+            # JSON has no NaN: a NaN loss is written as null, and read back as what it was.
+            numbers[str(name)] = math.nan
         elif (number := _number(raw)) is not None:
             numbers[str(name)] = number
     max_steps = record.get("max_steps")
