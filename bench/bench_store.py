@@ -177,16 +177,19 @@ async def open_pane(store_path: Path, runs_dir: Path) -> tuple[float, float, flo
     """Seconds to the first rows, to the full list, and to jump to the oldest run; rows shown."""
     from textual.app import App, ComposeResult
 
+    from ftui.config import Config
+    from ftui.services.root import Services
     from ftui.tui.sections.runs import RunsPane
     from ftui.tui.stylesheet import APP_CSS
 
     store = RunStore(store_path, runs_dir)
+    services = Services(Config(home=runs_dir.parent), store=store)
 
     class PaneApp(App[None]):
         CSS_PATH = APP_CSS
 
         def compose(self) -> ComposeResult:
-            yield RunsPane(store, refresh_interval=None)
+            yield RunsPane(services, refresh_interval=None)
 
     app = PaneApp()
     started = time.perf_counter()
