@@ -13,13 +13,14 @@ import orjson
 import pytest
 from rich.console import Console
 from textual.app import App, ComposeResult
-from textual.widgets import Input, Static
+from textual.widgets import Input, OptionList, Static
 
 from ftui.config import Config
 from ftui.core.judge.blind import b_on_left
 from ftui.services.root import Services
 from ftui.services.store import RunStore
 from ftui.tui.screens.judge_vote import BlindVoteScreen
+from ftui.tui.screens.pick_judge_session import PickJudgeSessionScreen
 from ftui.tui.sections.judge import (
     RESULTS,
     SETUP,
@@ -431,3 +432,33 @@ async def test_a_model_field_completes_the_spec_from_the_server_s_models(
         assert field._suggestion == f"openai-compatible:{chat.base_url}#llama-3.1-8b-instruct"
         await pilot.press("right")  # → takes it
         assert field.value == f"openai-compatible:{chat.base_url}#llama-3.1-8b-instruct"
+
+
+async def test_a_past_session_is_listed_and_reopened_after_a_restart(
+    store: RunStore, chat: FakeChat, eval_path: Path
+) -> None:
+    async with JudgeApp(store).run_test(size=SIZE) as pilot:
+        await settle(pilot)
+        session = (await run_judge(pilot, chat, eval_path)).session
+    assert session is not None
+    calls = chat.chat_calls("judge-longer")
+    # A fresh app on the same history: the session is offered and opens with its results.
+    app = JudgeApp(store)
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(pilot)
+        pane = app.pane
+        assert pane.report is None
+        await press(pilot, "ctrl+o")
+        await settle(pilot)
+        picker = app.screen
+        assert isinstance(picker, PickJudgeSessionScreen)
+        options = picker.query_one(OptionList)
+        assert options.option_count == 1
+        assert session in str(options.get_option_at_index(0).prompt)
+        await press(pilot, "enter")
+        await settle(pilot)
+        await settle(pilot)
+        assert pane.session == session and pane.view == RESULTS
+        assert pane.example_list.row_count == 6
+        assert pane.report is not None and pane.report.llm_tally().b_wins == 6
+    assert chat.chat_calls("judge-longer") == calls  # read from the store, nothing asked again

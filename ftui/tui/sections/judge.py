@@ -8,7 +8,7 @@ async worker: reading the eval set and opening the models happen in threads, the
 progress comes back as messages at most ten a second, ctrl+x cancels (what finished is kept in
 the store and shown). v starts a blind vote session (`screens.judge_vote`) on the results; its
 votes are stored with the session, and the summary counts them. e exports the report as
-Markdown and JSON (atomic writes).
+Markdown and JSON (atomic writes). ctrl+o lists the sessions the history keeps and opens one.
 """
 
 from __future__ import annotations
@@ -172,6 +172,13 @@ class JudgePane(Container):
         ),
         command("v", "vote", "Blind vote", "Vote on the answers, identities hidden.", show=True),
         command("e", "export", "Export", "Write the report as Markdown and JSON.", show=True),
+        command(
+            "ctrl+o",
+            "past_sessions",
+            "Past sessions",
+            "Open a judge session the history keeps: its results, summary and votes.",
+            key_display="^o",
+        ),
         command("escape", "back", "Back", "From an example to the list; from the summary to it."),
     ]
 
@@ -249,7 +256,18 @@ class JudgePane(Container):
             return self.report is not None and self.view != SETUP
         if action == "back":
             return self.view != SETUP
+        if action == "past_sessions":
+            return not self.running
         return True
+
+    def action_past_sessions(self) -> None:
+        from ftui.tui.screens.pick_judge_session import PickJudgeSessionScreen
+
+        def chosen(session: str | None) -> None:
+            if session:
+                self.open_session(session)
+
+        self.app.push_screen(PickJudgeSessionScreen(self.store, self.session), chosen)
 
     def action_view(self, view: str) -> None:
         self.show_view(view)
