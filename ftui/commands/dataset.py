@@ -369,3 +369,9 @@ def split_command(
         )
     for line, reason in result.skipped[:10]:
         click.echo(f"  skipped line {line}: {reason}")
+    for stale in result.stale:
+        click.echo(
+            f"warning: {stale} is from an earlier split and was left as it was; its examples may "
+            "now be in the train file: delete it, or split again with --test",
+            err=True,
+        )

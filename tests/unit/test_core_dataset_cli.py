@@ -109,6 +109,13 @@ def test_convert_split_and_stats_commands(shared_datasets: Path, tmp_path: Path)
     assert lines["test"] >= 30 and lines["val"] >= 30
     result = runner.invoke(cli, ["split", str(out), "--val", "abc"])
     assert result.exit_code == 2 and "fraction" in result.output
+    # A split without a test set says the earlier test file is stale, and leaves it as it was.
+    test_file = tmp_path / "glaive.test.jsonl"
+    before = test_file.read_bytes()
+    result = runner.invoke(cli, ["split", str(out), "--val", "0.1"])
+    assert result.exit_code == 0, result.output
+    assert f"warning: {test_file} is from an earlier split" in result.output
+    assert test_file.read_bytes() == before
     result = runner.invoke(cli, ["stats", str(out)])
     assert result.exit_code == 0
     assert "conversation shapes" in result.output and "tokens per example" in result.output

@@ -34,6 +34,9 @@ class SplitResult:
     paths: dict[str, Path] = field(default_factory=dict)
     duplicate_groups: int = 0  # groups of 2+ identical examples kept in one split
     skipped: list[tuple[int, str]] = field(default_factory=list)
+    # Split files of an earlier split that this one did not write (a test file, when this split
+    # has none): left as they were, but their examples may now be in train.
+    stale: list[Path] = field(default_factory=list)
 
 
 def split_paths(path: str | os.PathLike[str]) -> dict[str, Path]:
@@ -128,4 +131,6 @@ def split_file(
         if name in wanted:
             result.counts[name] = count
             result.paths[name] = paths[name]
+        elif paths[name].exists():
+            result.stale.append(paths[name])
     return result
