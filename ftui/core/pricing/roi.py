@@ -5,16 +5,20 @@ few-shot examples) to do the job; a model fine-tuned on the job does it with a s
 tuned side pays its training once and a higher per-token rate on every request (fine-tuned
 models cost more per token than their base), the base side pays for its longer prompt on every
 request. The base side may also be another, larger model (`gpt-4o` with a long prompt against a
-fine-tuned `gpt-4o-mini`). Pure arithmetic: the callers count the tokens and look up the prices.
+fine-tuned `gpt-4o-mini`). Pure arithmetic: the callers count the tokens; `estimate_for_models`
+looks up the prices (tables and the user's overrides) and says which it used.
 """
 
 from __future__ import annotations
 
 import math
+from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from ftui.core.pricing.inference import InferencePrice
+from ftui.core.pricing.inference import INFERENCE_PRICES, PRICING_URL, InferencePrice
+from ftui.core.pricing.models import ALIASES, fine_tunable_models
+from ftui.core.pricing.price_book import ModelPrices, PriceOverride, model_prices, table_dates
 
 DAYS_PER_MONTH = 30
 
@@ -154,7 +158,7 @@ def _check(name: str, value: float, *, whole: bool = False) -> None:
     if isinstance(value, bool) or not isinstance(value, int | float) or not math.isfinite(value):
         raise ReturnInputError(f"{name} must be a number, not {value!r}")
     if value < 0:
-        raise ReturnInputError(f"{name} cannot be negative ({value:,})")
+        raise ReturnInputError(f"{name} cannot be negative ({value:,g})")
     if whole and value != int(value):
         raise ReturnInputError(f"{name} must be a whole number, not {value}")
 
@@ -191,7 +195,7 @@ def estimate_return(
         _check("output tokens", load.output_tokens)
     if prompt_tokens_saved > workload.prompt_tokens:
         raise ReturnInputError(
-            f"prompt tokens saved ({prompt_tokens_saved:,}) cannot exceed the prompt itself "
+            f"prompt tokens saved ({prompt_tokens_saved:,g}) cannot exceed the prompt itself "
             f"({workload.prompt_tokens:,.1f} tokens): the fine-tuned model still needs the "
             "conversation it answers"
         )
@@ -219,3 +223,105 @@ def estimate_return(
         base,
         tuned,
     )
+
+
+# --------------------------------------------------------------------------- from model names
+
+
+@dataclass(frozen=True, slots=True)
+class PricesUsed:
+    """Which prices an estimate used: the tables' dates, and the user's figures if any."""
+
+    table_dates: dict[str, str]
+    overrides: dict[str, tuple[str, ...]]  # model -> the figures the settings file set
+    overrides_as_of: str | None = None
+
+    def describe(self) -> str:
+        dates = sorted(set(self.table_dates.values()))
+        text = f"OpenAI's published prices of {', '.join(dates)} ({PRICING_URL})"
+        if self.overrides:
+            yours = "; ".join(f"{m}: {', '.join(keys)}" for m, keys in self.overrides.items())
+            when = f" of {self.overrides_as_of}" if self.overrides_as_of else ""
+            text += f", with your [prices]{when} for {yours}"
+        return text
+
+    def to_json_dict(self) -> dict[str, Any]:
+        return {
+            "source": PRICING_URL,
+            "table_dates": self.table_dates,
+            "overrides": {m: list(keys) for m, keys in self.overrides.items()},
+            "overrides_as_of": self.overrides_as_of,
+        }
+
+
+def trainable_prices(
+    model: str, overrides: Mapping[str, PriceOverride] | None = None
+) -> ModelPrices:
+    """The prices of a model to fine-tune; ReturnInputError when ftui cannot price its training."""
+    if model.startswith("ft:") or (model not in ALIASES and model not in fine_tunable_models()):
+        raise ReturnInputError(
+            f"{model!r} is not an OpenAI model ftui can price for fine-tuning; known: "
+            f"{', '.join(fine_tunable_models())} (or their short names: {', '.join(ALIASES)})"
+        )
+    prices = model_prices(model, overrides)
+    if prices.training_usd_per_1m is None:
+        raise ReturnInputError(
+            f"{prices.model} has no per-token training price: OpenAI bills its (reinforcement) "
+            f'fine-tuning by the hour; set [prices."{prices.model}"] training in the settings '
+            "file if you have a per-token figure"
+        )
+    return prices
+
+
+def compare_prices(model: str, overrides: Mapping[str, PriceOverride] | None = None) -> ModelPrices:
+    """The prices of the model the fine-tuned one is compared with (any priced model)."""
+    prices = model_prices(model, overrides)
+    if prices.base is None:
+        known = ", ".join(sorted(INFERENCE_PRICES))
+        fix = (
+            f'; or set [prices."{prices.model}"] input and output in the settings file'
+            if prices.known
+            else ""
+        )
+        raise ReturnInputError(
+            f"no inference price for {model!r}; ftui has prices for {known}{fix}"
+        )
+    return prices
+
+
+def estimate_for_models(
+    *,
+    model: str,
+    compare_model: str | None,
+    training_tokens: int,
+    requests_per_day: float,
+    workload: Workload,
+    prompt_tokens_saved: float,
+    base_workload: Workload | None = None,
+    overrides: Mapping[str, PriceOverride] | None = None,
+    overrides_as_of: str | None = None,
+) -> tuple[ReturnEstimate, PricesUsed]:
+    """`estimate_return` for a model to fine-tune against `compare_model` (default: its base),
+    priced from the tables and `overrides`; ReturnInputError says what cannot be priced."""
+    tuned = trainable_prices(model, overrides)
+    if tuned.fine_tuned is None:
+        raise ReturnInputError(
+            f"no inference price for a fine-tuned {tuned.model}; set "
+            f'[prices."{tuned.model}"] ft_input and ft_output in the settings file'
+        )
+    base = compare_prices(compare_model or model, overrides)
+    assert tuned.training_usd_per_1m is not None and base.base is not None
+    estimate = estimate_return(
+        training_tokens=training_tokens,
+        training_usd_per_1m=tuned.training_usd_per_1m,
+        requests_per_day=requests_per_day,
+        workload=workload,
+        prompt_tokens_saved=prompt_tokens_saved,
+        base_model=base.model,
+        base_price=base.base,
+        tuned_model=f"ft:{tuned.model}",
+        tuned_price=tuned.fine_tuned,
+        base_workload=base_workload,
+    )
+    used = {p.model: p.overridden for p in (tuned, base) if p.overridden}
+    return estimate, PricesUsed(table_dates(), used, overrides_as_of if used else None)
