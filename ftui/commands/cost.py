@@ -9,7 +9,6 @@ Exit status: 0, or 2 when the dataset cannot be read or the models cannot be pri
 
 from __future__ import annotations
 
-import textwrap
 from contextlib import ExitStack
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -19,72 +18,13 @@ import click
 from ftui.commands.dataset import EXIT_UNREADABLE, FORMAT_NAMES, _fail, _notice, _readable
 from ftui.config import Config
 from ftui.core.pricing.models import DEFAULT_OPENAI_MODEL
+from ftui.core.pricing.roi_report import return_table
 
 if TYPE_CHECKING:
     from ftui.core.pricing.roi import PricesUsed, ReturnEstimate, Workload
     from ftui.core.validation.dataset_tokens import DatasetTokens
 
 DEFAULT_DAILY_REQUESTS = 1000
-
-
-def _usd(value: float) -> str:
-    sign = "-" if value < 0 else ""
-    value = abs(value)
-    if value and value < 0.01:
-        return f"{sign}${value:.6f}"
-    return f"{sign}${value:,.2f}"
-
-
-def cost_table(
-    estimate: ReturnEstimate,
-    used: PricesUsed,
-    *,
-    header: str,
-    epochs_note: str,
-    compared: bool = False,
-) -> str:
-    """The human report: a few aligned lines."""
-    lines = [header, ""]
-    lines.append(
-        f"Training     {estimate.training_tokens:,} billed tokens ({epochs_note}) × "
-        f"${estimate.training_usd_per_1m:,.2f} / 1M = {_usd(estimate.training_cost_usd)}"
-    )
-    lines.append(f"Requests     {estimate.requests_per_day:,g} a day")
-    lines.append("")
-    role = "compared" if compared else "base"
-    sides = [
-        (f"{estimate.base.model} ({role})", estimate.base),
-        (estimate.tuned.model, estimate.tuned),
-    ]
-    width = max(len(label) for label, _ in sides)
-    heads = ("prompt", "output", "$/1M in", "$/1M out", "a request", "a day", "30 days")
-    rows = [
-        (
-            f"{side.prompt_tokens:,.1f}",
-            f"{side.output_tokens:,.1f}",
-            f"{side.price.input_usd_per_1m:,.2f}",
-            f"{side.price.output_usd_per_1m:,.2f}",
-            _usd(side.cost_per_request_usd),
-            _usd(side.daily_cost_usd),
-            _usd(side.monthly_cost_usd),
-        )
-        for _, side in sides
-    ]
-    widths = [max(len(h), *(len(r[i]) for r in rows)) for i, h in enumerate(heads)]
-    lines.append(" " * width + "".join(f"  {h:>{w}}" for h, w in zip(heads, widths, strict=True)))
-    for (label, _), row in zip(sides, rows, strict=True):
-        cells = "".join(f"  {c:>{w}}" for c, w in zip(row, widths, strict=True))
-        lines.append(f"{label:<{width}}{cells}")
-    lines.append("")
-    lines.append(
-        f"Saving       {_usd(estimate.daily_saving_usd)} a day, "
-        f"{_usd(estimate.monthly_saving_usd)} per 30 days"
-    )
-    day = estimate.break_even_day
-    lines.append(f"Break-even   {'never' if day is None else f'day {day:,}'}")
-    lines += textwrap.wrap(estimate.verdict(), 100)
-    lines += textwrap.wrap(f"Prices: {used.describe()}.", 100)
-    return "\n".join(lines)
 
 
 def _count(path: Path, encoding: str, fmt: str | None, also: str | None) -> DatasetTokens:
@@ -237,7 +177,7 @@ def cost_command(
         f"as requests; fine-tuning {tuned.model} ({encoding})"
     )
     click.echo(
-        cost_table(
+        return_table(
             estimate, used, header=header, epochs_note=epochs_note, compared=compare is not None
         )
     )
