@@ -2,8 +2,8 @@
 
 Each set is declared on its own class in one line of inheritance, because both lists of the
 keys read the class hierarchy: the footer merges the sets base class first (search, editing,
-files, cost, then the section's own), the help screen and the palette list them subclass first. The
-classes hold nothing else; the behaviour is in the parts and the section routes to it.
+files, cost, then the section's own), the help screen and the palette list them subclass first.
+The classes hold nothing else; the behaviour is in the parts and the section routes to it.
 """
 
 from __future__ import annotations
