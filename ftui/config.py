@@ -15,7 +15,10 @@ import sys
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from ftui.core.pricing.price_book import PriceOverride
 
 APP_NAME = "ftui"
 CONFIG_ENV = "FTUI_CONFIG"
@@ -109,12 +112,24 @@ class UiSettings:
     theme: str = "textual-dark"
 
 
+@dataclass(frozen=True)
+class PricesSettings:
+    """The user's prices, over ftui's dated tables: `[prices]` with `as_of`, and one sub-table
+    per model (`[prices."gpt-4o-mini-2024-07-18"]`, or its alias) with any of `PRICE_KEYS`."""
+
+    as_of: str | None = None  # the date the user read these prices
+    models: Mapping[str, PriceOverride] = field(default_factory=dict)  # by snapshot name
+
+
 SECTIONS: dict[str, type] = {
     "openai": OpenAISettings,
     "judge": JudgeSettings,
     "generate": GenerateSettings,
     "ui": UiSettings,
+    "prices": PricesSettings,
 }
+# Sections whose sub-tables are settings too, read by `config_file` (name -> the field they fill).
+TABLE_SECTIONS = {"prices": "models"}
 
 
 def _url(value: Any) -> str | None:
@@ -129,6 +144,16 @@ def _temperature(value: Any) -> str | None:
 
 def _positive(value: Any) -> str | None:
     return None if value >= 1 else "must be at least 1"
+
+
+def _date(value: Any) -> str | None:
+    import datetime
+
+    try:
+        datetime.date.fromisoformat(str(value))
+    except ValueError:
+        return "must be a date written YYYY-MM-DD"
+    return None
 
 
 @dataclass(frozen=True)
@@ -162,6 +187,7 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("generate", "temperature", float, "FTUI_GENERATE_TEMPERATURE", "", check=_temperature),
     Setting("generate", "max_tokens", int, "FTUI_GENERATE_MAX_TOKENS", "", check=_positive),
     Setting("ui", "theme", str, "FTUI_UI_THEME", "Textual theme"),
+    Setting("prices", "as_of", str, "FTUI_PRICES_AS_OF", "date of your [prices]", check=_date),
 )
 SETTINGS_BY_NAME = {s.name: s for s in SETTINGS}
 
@@ -173,6 +199,7 @@ class Config:
     judge: JudgeSettings = field(default_factory=JudgeSettings)
     generate: GenerateSettings = field(default_factory=GenerateSettings)
     ui: UiSettings = field(default_factory=UiSettings)
+    prices: PricesSettings = field(default_factory=PricesSettings)
     # Where each value came from ("openai.base_url" -> "file"); see `ftui config show`.
     sources: Mapping[str, str] = field(default_factory=dict, compare=False, repr=False)
 

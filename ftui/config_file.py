@@ -2,42 +2,67 @@
 
 tomllib reports where bad TOML is but not where a key is, so the line of a key that is unknown or
 has the wrong type is found by reading the file's lines (`key_line`): every error names the file,
-the line and the key, and says what to write instead.
+the line and the key, and says what to write instead. `[prices]` also takes one sub-table per
+model (`[prices."gpt-4o-mini"]`), read into `PriceOverride`s by `_model_prices`.
 """
 
 from __future__ import annotations
 
+import datetime
 import re
 from pathlib import Path
 from typing import Any
 
-from ftui.config import SECTIONS, SETTINGS, SETTINGS_BY_NAME, Setting, SettingsError
+from ftui.config import (
+    SECTIONS,
+    SETTINGS,
+    SETTINGS_BY_NAME,
+    TABLE_SECTIONS,
+    Setting,
+    SettingsError,
+)
 
 _TOML_POSITION = re.compile(r"\s*\(at line (\d+), column (\d+)\)$")
 _TABLE = re.compile(r"^\s*\[\s*([A-Za-z0-9_.\"' -]+?)\s*\]\s*(#.*)?$")
+_HEADER_PART = re.compile(r"\"[^\"]*\"|'[^']*'|[^.\s\"']+")
 _KIND_NAMES = {str: "a string", int: "a whole number", float: "a number", Path: "a path string"}
 
 
-def key_line(text: str, section: str | None, key: str) -> int | None:
-    """The 1-based line where `key` is set (in `[section]`, or as `section.key` at the top)."""
-    current: str | None = None
-    dotted = re.compile(
-        rf"^\s*[\"']?{re.escape(section or '')}[\"']?\s*\.\s*[\"']?{re.escape(key)}\b"
-    )
+def table_parts(header: str) -> tuple[str, ...]:
+    """A table header's keys: `prices."gpt-4.1"` -> ("prices", "gpt-4.1")."""
+    return tuple(part.strip("\"'") for part in _HEADER_PART.findall(header))
+
+
+def key_line(text: str, section: str | tuple[str, ...] | None, key: str) -> int | None:
+    """The 1-based line where `key` is set (in `[section]`, or as `section.key` at the top).
+
+    `section` may be a sub-table's keys, ("prices", "gpt-4.1") for `[prices."gpt-4.1"]`."""
+    wanted = (section,) if isinstance(section, str) else section
+    current: tuple[str, ...] | None = None
+    top = section if isinstance(section, str) else ""
+    dotted = re.compile(rf"^\s*[\"']?{re.escape(top)}[\"']?\s*\.\s*[\"']?{re.escape(key)}\b")
     plain = re.compile(rf"^\s*[\"']?{re.escape(key)}[\"']?\s*=")
     for number, line in enumerate(text.splitlines(), start=1):
         table = _TABLE.match(line)
         if table:
-            current = table.group(1).strip("\"' ")
+            current = table_parts(table.group(1))
             continue
-        if current == section and plain.match(line):
+        if current == wanted and plain.match(line):
             return number
-        if current is None and section is not None and dotted.match(line):
+        if current is None and top and dotted.match(line):
             return number
     return None
 
 
-def _where(path: Path, text: str, section: str | None, key: str) -> str:
+def _table_header_line(text: str, parts: tuple[str, ...]) -> int | None:
+    for number, line in enumerate(text.splitlines(), start=1):
+        table = _TABLE.match(line)
+        if table and table_parts(table.group(1)) == parts:
+            return number
+    return None
+
+
+def _where(path: Path, text: str, section: str | tuple[str, ...] | None, key: str) -> str:
     line = key_line(text, section, key)
     return f"{path}, line {line}" if line else str(path)
 
@@ -56,6 +81,8 @@ def _typed(setting: Setting, value: Any) -> Any:
         return value
     if setting.kind is str and isinstance(value, str):
         return value
+    if setting.kind is str and isinstance(value, datetime.date):
+        return value.isoformat()  # `as_of = 2025-06-01`, a TOML date, means the same as text
     if setting.kind is Path and isinstance(value, str):
         return value
     return None
@@ -102,8 +129,14 @@ def read_settings_file(path: Path) -> dict[str, Any]:
                     f"{_where(path, text, None, name)}: {name} must be a section "
                     f"(`[{name}]` on its own line, then its keys), not a value."
                 )
+            tables: dict[str, dict[str, Any]] = {}
             for key, item in value.items():
+                if name in TABLE_SECTIONS and isinstance(item, dict):
+                    tables[key] = item
+                    continue
                 values[f"{name}.{key}"] = _checked(path, text, name, key, item)
+            if tables:
+                values[f"{name}.{TABLE_SECTIONS[name]}"] = _model_prices(path, text, tables)
         elif name in SETTINGS_BY_NAME:
             values[name] = _checked(path, text, None, name, value)
         else:
@@ -132,9 +165,14 @@ def _checked(path: Path, text: str, section: str | None, key: str, value: Any) -
     name = f"{section}.{key}" if section else key
     setting = SETTINGS_BY_NAME.get(name)
     if setting is None:
+        tables = (
+            f', and one table per model ([{section}."gpt-4o-mini"] with its figures)'
+            if section in TABLE_SECTIONS
+            else ""
+        )
         raise SettingsError(
             f"{_where(path, text, section, key)}: unknown key {key!r} in [{section}]; "
-            f"[{section}] knows {_known_keys(section)}."
+            f"[{section}] knows {_known_keys(section)}{tables}."
         )
     typed = _typed(setting, value)
     if typed is None:
@@ -147,3 +185,57 @@ def _checked(path: Path, text: str, section: str | None, key: str, value: Any) -
     if problem:
         raise SettingsError(f"{_where(path, text, section, key)}: {name} {problem}.")
     return typed
+
+
+def _model_prices(path: Path, text: str, tables: dict[str, dict[str, Any]]) -> dict[str, Any]:
+    """`[prices."MODEL"]` tables as `PriceOverride`s by snapshot name, each figure checked."""
+    import math
+
+    from ftui.core.pricing.inference import snapshot_name
+    from ftui.core.pricing.price_book import PRICE_KEYS, PriceOverride, known_price_models
+
+    known = known_price_models()
+    overrides: dict[str, Any] = {}
+    written: dict[str, str] = {}
+    for model, table in tables.items():
+        line = _table_header_line(text, ("prices", model)) or key_line(text, "prices", model)
+        at = f"{path}, line {line}" if line else str(path)
+        name = snapshot_name(model)
+        if name not in known:
+            raise SettingsError(
+                f"{at}: [prices] has no model {model!r}; ftui's price table has "
+                f"{', '.join(known)} (short names such as gpt-4o-mini work too). Fix the name."
+            )
+        if name in overrides:
+            raise SettingsError(
+                f"{at}: the prices of {name} are set twice, as {written[name]!r} and {model!r}; "
+                "keep one table."
+            )
+        figures: dict[str, float] = {}
+        for key, value in table.items():
+            where = _where(path, text, ("prices", model), key)
+            if where == str(path):
+                where = at
+            if key not in PRICE_KEYS:
+                raise SettingsError(
+                    f"{where}: unknown key {key!r} in [prices.{model}]; a model's prices are "
+                    f"{', '.join(PRICE_KEYS)} (USD per 1M tokens)."
+                )
+            number = (
+                value if isinstance(value, int | float) and not isinstance(value, bool) else None
+            )
+            if number is None or not math.isfinite(number):
+                shown = "a table" if isinstance(value, dict) else repr(value)
+                raise SettingsError(
+                    f"{where}: prices.{model}.{key} must be a number (USD per 1M tokens), "
+                    f"not {shown}."
+                )
+            if number < 0:
+                raise SettingsError(
+                    f"{where}: prices.{model}.{key} cannot be negative ({number}); write the "
+                    "price in USD per 1M tokens."
+                )
+            figures[key] = float(number)
+        overrides[name] = PriceOverride(**figures)
+        written[name] = model
+    return overrides

@@ -22,6 +22,10 @@ LAZY_COMMANDS: dict[str, tuple[str, str]] = {
         "ftui.commands.dataset:stats_command",
         "Counts and token distributions of a dataset.",
     ),
+    "cost": (
+        "ftui.commands.cost:cost_command",
+        "Training cost of a dataset, and the day fine-tuning pays.",
+    ),
     "judge": (
         "ftui.commands.judge:judge_command",
         "Is model B better than A? Judge both on an eval set.",

@@ -51,6 +51,20 @@ def _origin(config: Config, setting: Setting, path: Path) -> str | None:
     return None
 
 
+def _price_rows(config: Config, path: Path) -> list[dict[str, Any]]:
+    """One row per figure of each `[prices."MODEL"]` table (they come from the file alone)."""
+    return [
+        {
+            "key": f"prices.{model}.{figure}",
+            "value": getattr(override, figure),
+            "source": "file",
+            "origin": str(path),
+        }
+        for model, override in sorted(config.prices.models.items())
+        for figure in override.given()
+    ]
+
+
 @click.group("config")
 def config_group() -> None:
     """The settings file: where it is, and the settings in effect with their source."""
@@ -80,6 +94,7 @@ def show_command(ctx: click.Context, as_json: bool) -> None:
         }
         for setting in SETTINGS
     ]
+    rows += _price_rows(config, path)
     if as_json:
         import orjson
 

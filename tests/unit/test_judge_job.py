@@ -276,14 +276,33 @@ def test_the_budget_stops_the_job_cleanly(
 def test_a_model_missing_from_the_price_table_runs_with_its_cost_unknown(
     tmp_path: Path, server: FakeChat, store: RunStore
 ) -> None:
+    # davinci-002's fine-tuned models have no inference price in the table.
     tuned = open_model(
-        "openai:ft:gpt-4o-mini-2024-07-18:acme::abc123",
+        "openai:ft:davinci-002:acme::abc123",
         config=Config(openai=OpenAISettings(api_key="sk-test", base_url=server.base_url)),
     )
     unpriced = job(store, server, eval_set(tmp_path, 3), a=tuned, judge=None, budget_usd=0.0)
     report = asyncio.run(unpriced.run())
     assert len(report.examples) == 3 and unpriced.stopped is None
     assert unpriced.cost_unknown and unpriced.cost_usd == 0.0
+
+
+def test_a_fine_tuned_model_is_charged_at_the_fine_tuned_rates(
+    tmp_path: Path, server: FakeChat, store: RunStore
+) -> None:
+    def tuned() -> ChatModel:
+        settings = OpenAISettings(api_key="sk-test", base_url=server.base_url)
+        return open_model(
+            "openai:ft:gpt-4o-mini-2024-07-18:acme::abc123", config=Config(openai=settings)
+        )
+
+    examples = eval_set(tmp_path, 3)
+    # A budget of nothing is not enough for a priced model: it stops before the first call.
+    capped = job(store, server, examples, a=tuned(), judge=None, budget_usd=0.0)
+    assert asyncio.run(capped.run()).examples == [] and capped.stopped is not None
+    priced = job(store, server, examples, a=tuned(), judge=None, budget_usd=1.0)
+    assert len(asyncio.run(priced.run()).examples) == 3
+    assert not priced.cost_unknown and priced.cost_usd > 0
 
 
 def test_progress_counts_calls_cache_hits_and_the_eta(

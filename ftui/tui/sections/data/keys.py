@@ -2,8 +2,8 @@
 
 Each set is declared on its own class in one line of inheritance, because both lists of the
 keys read the class hierarchy: the footer merges the sets base class first (search, editing,
-files, then the section's own), the help screen and the palette list them subclass first. The
-classes hold nothing else; the behaviour is in the parts and the section routes to it.
+files, cost, then the section's own), the help screen and the palette list them subclass first.
+The classes hold nothing else; the behaviour is in the parts and the section routes to it.
 """
 
 from __future__ import annotations
@@ -66,4 +66,16 @@ class FileKeys(EditingKeys):
         ),
         command("x", "export", "Export marked", "Write the marked examples to a new file."),
         command("o", "open", "Open", "Open another dataset file."),
+    ]
+
+
+class CostKeys(FileKeys):
+    BINDINGS: ClassVar = [
+        command(
+            "dollar_sign",
+            "show_cost",
+            "Cost",
+            "Training cost of this dataset and the day fine-tuning pays for itself.",
+            key_display="$",
+        ),
     ]

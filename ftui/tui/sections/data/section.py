@@ -33,7 +33,7 @@ from ftui.tui.sections.data.files import (
     Saved,
     SessionOpened,
 )
-from ftui.tui.sections.data.keys import FileKeys
+from ftui.tui.sections.data.keys import CostKeys
 from ftui.tui.sections.data.part import ExampleEdited, ShowExample, WorkFailed
 from ftui.tui.sections.data.search import (
     DatasetSearch,
@@ -66,7 +66,7 @@ EMPTY_STATE = (
 WORKER_GROUPS = ("dataset", "validate", "search", "fix", "disk", "tokens")
 
 
-class DataSection(FileKeys):
+class DataSection(CostKeys):
     """The Data section. `request_open(path)` opens a dataset in it."""
 
     COMMAND_GROUP = "Data"
@@ -221,6 +221,12 @@ class DataSection(FileKeys):
 
     def action_export(self) -> None:
         self.files.ask_export(sorted(self.example_list.marks))
+
+    def action_show_cost(self) -> None:
+        from ftui.tui.screens.cost import CostScreen
+
+        if self.session is not None:
+            self.app.push_screen(CostScreen(self.session, self.config.prices))
 
     def _check_disk(self) -> None:  # what the periodic check does (tests call it)
         self.files.check_disk()
