@@ -13,9 +13,10 @@
   one of the |a| − that + 1 rarest words of `a`: only the pool entries in those words' postings
   are measured, and of those only the ones whose length allows F > t.
 - MinHash, as distilabel does: character 5-gram shingles of the normalised words (word 3-grams
-  are too coarse for one-line questions: one changed word in ten takes a third of them), 128 hash permutations (universal hashing mod 2^31−1, in numpy), LSH with 16 bands of 8 rows (pairs of Jaccard similarity near
-  0.7 and above collide in some band); a candidate is near when its estimated Jaccard
-  similarity is at least the threshold.
+  are too coarse for one-line questions: one changed word in ten takes a third of them), 128
+  hash permutations (universal hashing mod 2^31−1, in numpy), LSH with 16 bands of 8 rows (pairs
+  of Jaccard similarity near 0.7 and above collide in some band); a candidate is near when its
+  estimated Jaccard similarity is at least the threshold.
 
 Everything stays in memory: a pool of 10,000 questions is a few MB.
 """
