@@ -9,8 +9,9 @@ It speaks `POST /v1/chat/completions` and `GET /v1/models` on 127.0.0.1 and a fr
 a daemon thread, on the HTTP base of `fake_openai` (its server class, faults and replies). Each
 model's answer is a function of the messages (`SCRIPTS` has the usual ones: an echo, judges that
 always say [[A]], [[B]] or [[C]], one that never gives a verdict, one that prefers the longer
-answer, `writer` that answers ftui's generation prompts); a model no one scripted answers "MODEL: <the last user turn>", so two names give two
-different answers. Every call waits `latency_s` first (outside any lock: concurrent calls overlap).
+answer, `writer` that answers ftui's generation prompts); a model no one scripted answers
+"MODEL: <the last user turn>", so two names give two different answers. Every call waits
+`latency_s` first (outside any lock: concurrent calls overlap).
 
 Faults are `fake_openai.Faults` (429 with Retry-After / retry-after-ms, 500s, dropped
 connections, slow answers, 401, 403) matched against "PATH model=MODEL", so
