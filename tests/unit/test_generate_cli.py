@@ -114,7 +114,7 @@ def test_a_budget_stop_exits_3_with_how_to_go_on(tmp_path: Path, server: FakeCha
         "--out",
         str(out),
         "--budget-tokens",
-        "300",
+        "150",
         "--max-tokens",
         "64",
         "--concurrency",
