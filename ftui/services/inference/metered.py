@@ -208,9 +208,7 @@ class MeteredCalls:
         held_usd = self._reserved_usd if in_flight else 0.0
         held_tokens = self._reserved_tokens if in_flight else 0
         if self.budget_usd is not None and usd and self.cost_usd + held_usd + usd > self.budget_usd:
-            return (
-                f"stopped at the budget: ${self.cost_usd:.4f} of ${self.budget_usd:.4f} spent"
-            )
+            return f"stopped at the budget: ${self.cost_usd:.4f} of ${self.budget_usd:.4f} spent"
         if (
             self.budget_tokens is not None
             and tokens
