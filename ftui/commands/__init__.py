@@ -30,6 +30,10 @@ LAZY_COMMANDS: dict[str, tuple[str, str]] = {
         "ftui.commands.judge:judge_command",
         "Is model B better than A? Judge both on an eval set.",
     ),
+    "generate": (
+        "ftui.commands.generate:generate_group",
+        "Generate examples with a model: distill, synth, paraphrase.",
+    ),
     "openai": ("ftui.commands.openai:openai_group", "List and import OpenAI fine-tuning jobs."),
     "runs": ("ftui.commands.runs:runs_group", "List, show, watch, export, remove runs."),
     "train": ("ftui.commands.train:train_group", "Launch a fine-tuning run."),

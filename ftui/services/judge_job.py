@@ -4,19 +4,18 @@
                    rubric=DEFAULT_RUBRIC, concurrency=8, budget_usd=2.0, on_progress=print)
     report = await job.run()
 
-- Every call goes through the store's completions cache (`RunStore.cached_completion`), keyed by
-  the model spec, the messages and the sampling: a second run, a run resumed after a kill, or a
-  run with only a new judge pays for nothing it already has. A row is written the moment its call
-  returns, so a kill loses only the calls in flight.
-- Calls run at most `concurrency` at a time (one semaphore for every model), and at most
-  `concurrency` examples are open at once, so examples finish steadily rather than all at the end.
+- Every call goes through `MeteredCalls` (services/inference/metered.py): the store's completions
+  cache, keyed by the model spec, the messages and the sampling (a second run, a run resumed
+  after a kill, or a run with only a new judge pays for nothing it already has; a row is written
+  the moment its call returns), at most `concurrency` calls at once, and the dollar budget.
+- At most `concurrency` examples are open at once, so examples finish steadily rather than all
+  at the end.
 - The judge sees each pair twice, B as Assistant B and then swapped; `combine` turns two
   disagreeing verdicts into a tie. A reply with no verdict is asked once more for one (a follow-up
   turn), then recorded as unknown, never guessed.
-- `budget_usd` caps what paid APIs (OpenAI models in `ftui.core.pricing.inference`) may cost: a
-  call starts only while the cost so far, plus what the calls in flight may cost, plus its own
-  estimate, stays under the cap; otherwise the job stops cleanly and reports the examples it
-  finished (`stopped`). A model missing from the price table runs with its cost unknown.
+- `budget_usd` caps what paid APIs may cost: when the next call would pass it, the job stops
+  cleanly and reports the examples it finished (`stopped`). A model missing from the price table
+  runs with its cost unknown.
 - Each finished example is written to the store's judge results under this job's `session`.
 - Errors from a model (`InferenceError`, after its own retries) stop the job with that message;
   what was answered before stays cached, so running again resumes.
@@ -25,8 +24,6 @@
 from __future__ import annotations
 
 import asyncio
-import dataclasses
-import math
 import secrets
 import time
 from collections.abc import Callable, Mapping, Sequence
@@ -38,9 +35,8 @@ from ftui.core.judge.metrics import answer_length
 from ftui.core.judge.prompts import pair_messages, render_conversation
 from ftui.core.judge.report import ExampleResult, JudgeReport
 from ftui.core.judge.verdicts import Verdict, parse_verdict
-from ftui.core.pricing.inference import inference_cost_usd
 from ftui.services.inference.base import ChatModel, Completion, InferenceError, Sampling
-from ftui.services.store.generations import completion_key
+from ftui.services.inference.metered import BudgetReached, MeteredCalls
 
 if TYPE_CHECKING:
     from ftui.services.store import RunStore
@@ -50,8 +46,6 @@ VERDICT_NUDGE = (
     "Your reply did not end with a verdict. Reply with only your final verdict: "
     '"[[A]]" if assistant A is better, "[[B]]" if assistant B is better, "[[C]]" for a tie.'
 )
-# Rough tokens per character, for a budget estimate before a call (and when usage is missing).
-CHARS_PER_TOKEN = 4
 
 
 @dataclass(frozen=True)
@@ -69,27 +63,6 @@ class JudgeProgress:
 
 class JudgeJobError(Exception):
     """A model failed for good: the message says which, what happened and what to do."""
-
-
-class _BudgetReached(Exception):
-    pass
-
-
-def sampling_key(sampling: Sampling) -> dict[str, Any]:
-    return dataclasses.asdict(sampling)
-
-
-def estimate_tokens(text: str) -> int:
-    return max(1, math.ceil(len(text) / CHARS_PER_TOKEN))
-
-
-def paid_model_name(model: ChatModel, answered_as: str | None = None) -> str | None:
-    """The OpenAI model name a call to `model` is billed as; None for models that cost nothing
-    (local models, other OpenAI-compatible servers). A `run:` spec resolves to what the run
-    made (`openai:ft:...` or `local:...`), so it is billed (or not) as that."""
-    if model.spec.kind == "openai":
-        return model.spec.model or answered_as
-    return None
 
 
 def model_name(model: ChatModel) -> str:
@@ -123,10 +96,10 @@ class JudgeJob:
         eval_set: str | None = None,
         system_prompt: str | None = None,
     ) -> None:
-        if concurrency < 1:
-            raise ValueError(f"concurrency must be at least 1 (got {concurrency})")
-        if budget_usd is not None and budget_usd < 0:
-            raise ValueError(f"the budget must be 0 or more dollars (got {budget_usd})")
+        self.metered = MeteredCalls(
+            store, concurrency=concurrency, budget_usd=budget_usd, on_call=self._report_progress
+        )
+        self.metered.on_stop = self._report_progress
         self.store = store
         self.a, self.b, self.judge = a, b, judge
         self.examples = list(examples)
@@ -139,18 +112,37 @@ class JudgeJob:
         self.session = session or default_session()
         self.eval_set = eval_set
         self.system_prompt = system_prompt or None  # both models answer with it, when given
-        self.calls = 0
-        self.cached = 0
-        self.cost_usd = 0.0
-        self.cost_unknown = False
-        self.stopped: str | None = None
-        self._reserved = 0.0
         self._done = 0
         self._done_with_calls = 0
         self._started = 0.0
-        self._call_slots = asyncio.Semaphore(concurrency)
         self._example_slots = asyncio.Semaphore(concurrency)
-        self._budget = asyncio.Condition()
+
+    # What the calls so far have used, and why the job stopped early (the budget), once it has.
+    @property
+    def calls(self) -> int:
+        return self.metered.calls
+
+    @property
+    def cached(self) -> int:
+        return self.metered.cached
+
+    @property
+    def cost_usd(self) -> float:
+        return self.metered.cost_usd
+
+    @property
+    def cost_unknown(self) -> bool:
+        return self.metered.cost_unknown
+
+    @property
+    def stopped(self) -> str | None:
+        if self.metered.stopped is None:
+            return None
+        return (
+            f"{self.metered.stopped}, {self._done} of {len(self.examples)} examples finished; "
+            "run again with a higher --budget-usd to go on (what was answered is cached and "
+            "not paid again)"
+        )
 
     # -- the job ------------------------------------------------------------------------------
 
@@ -165,7 +157,7 @@ class JudgeJob:
                     return
                 try:
                     results[index] = await self._example(example)
-                except _BudgetReached:
+                except BudgetReached:
                     return
             self._report_progress()
 
@@ -277,99 +269,10 @@ class JudgeJob:
             },
         )
 
-    # -- one call, through the cache and the budget -------------------------------------------
-
     async def _complete(
         self, model: ChatModel, messages: Sequence[Mapping[str, str]], sampling: Sampling
     ) -> Completion:
-        key = completion_key(model.spec.text, messages, sampling_key(sampling))
-        cached = self.store.cached_completion(key)
-        if cached is not None:
-            self.cached += 1
-            return Completion(
-                text=cached.text,
-                model=cached.model,
-                prompt_tokens=cached.prompt_tokens,
-                completion_tokens=cached.completion_tokens,
-            )
-        async with self._call_slots:
-            reserve = await self._reserve(model, messages, sampling)
-            try:
-                completion = await model.complete(messages, sampling)
-                self._charge(model, messages, completion)
-            finally:
-                await self._release(reserve)
-        self.calls += 1
-        self.store.cache_completion(
-            key,
-            completion.model,
-            completion.text,
-            completion.prompt_tokens,
-            completion.completion_tokens,
-        )
-        self._report_progress()
-        return completion
-
-    async def _reserve(
-        self, model: ChatModel, messages: Sequence[Mapping[str, str]], sampling: Sampling
-    ) -> float:
-        """What this call may cost at most (by estimate), held against the budget while it runs.
-
-        A call the budget can't cover even with nothing in flight stops the job
-        (`_BudgetReached`); one that only the calls in flight crowd out waits for them."""
-        if self.stopped:
-            raise _BudgetReached
-        name = paid_model_name(model)
-        if name is None or self.budget_usd is None:
-            return 0.0
-        prompt = sum(estimate_tokens(m.get("content", "")) + 4 for m in messages)
-        estimate = inference_cost_usd(name, prompt, sampling.max_tokens) or 0.0
-        async with self._budget:
-            while True:
-                if self.stopped:
-                    raise _BudgetReached
-                if self.cost_usd + estimate > self.budget_usd:
-                    self._stop_at_budget()
-                    self._budget.notify_all()
-                    raise _BudgetReached
-                if self.cost_usd + self._reserved + estimate <= self.budget_usd:
-                    self._reserved += estimate
-                    return estimate
-                await self._budget.wait()
-
-    async def _release(self, reserve: float) -> None:
-        if not reserve:
-            return
-        async with self._budget:
-            self._reserved -= reserve
-            self._budget.notify_all()
-
-    def _stop_at_budget(self) -> None:
-        assert self.budget_usd is not None
-        self.stopped = (
-            f"stopped at the budget: ${self.cost_usd:.4f} of ${self.budget_usd:.4f} spent, "
-            f"{self._done} of {len(self.examples)} examples finished; run again with a higher "
-            "--budget-usd to go on (what was answered is cached and not paid again)"
-        )
-        self._report_progress()
-
-    def _charge(
-        self, model: ChatModel, messages: Sequence[Mapping[str, str]], completion: Completion
-    ) -> None:
-        name = paid_model_name(model, completion.model)
-        if name is None:
-            return
-        prompt = completion.prompt_tokens
-        if prompt is None:
-            prompt = sum(estimate_tokens(m.get("content", "")) + 4 for m in messages)
-        output = completion.completion_tokens
-        if output is None:
-            output = estimate_tokens(completion.text)
-        cost = inference_cost_usd(name, prompt, output)
-        if cost is None:
-            self.cost_unknown = True
-        else:
-            self.cost_usd += cost
+        return await self.metered.complete(model, messages, sampling)
 
     # -- progress -----------------------------------------------------------------------------
 

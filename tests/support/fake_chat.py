@@ -9,8 +9,9 @@ It speaks `POST /v1/chat/completions` and `GET /v1/models` on 127.0.0.1 and a fr
 a daemon thread, on the HTTP base of `fake_openai` (its server class, faults and replies). Each
 model's answer is a function of the messages (`SCRIPTS` has the usual ones: an echo, judges that
 always say [[A]], [[B]] or [[C]], one that never gives a verdict, one that prefers the longer
-answer); a model no one scripted answers "MODEL: <the last user turn>", so two names give two
-different answers. Every call waits `latency_s` first (outside any lock: concurrent calls overlap).
+answer, `writer` that answers ftui's generation prompts); a model no one scripted answers
+"MODEL: <the last user turn>", so two names give two different answers. Every call waits
+`latency_s` first (outside any lock: concurrent calls overlap).
 
 Faults are `fake_openai.Faults` (429 with Retry-After / retry-after-ms, 500s, dropped
 connections, slow answers, 401, 403) matched against "PATH model=MODEL", so
@@ -21,6 +22,7 @@ request's JSON body (`requests`). Like llama.cpp it refuses `n` other than 1 (HT
 
 from __future__ import annotations
 
+import hashlib
 import json
 import re
 import sys
@@ -89,7 +91,34 @@ def judge_longer(messages: Messages) -> str:
     return f"The {'first' if verdict == 'A' else 'second'} answer is more thorough. [[{verdict}]]"
 
 
+_ASKED_FOR = re.compile(r"\b(?:Write|in) (\d+) different", re.IGNORECASE)
+_SCENARIO = re.compile(r"Scenario: (.*)")
+_MESSAGE = re.compile(r"Message:\n(.*?)\n\n", re.DOTALL)
+
+
+def made_up_words(seed: str, count: int) -> str:
+    """`count` made-up words from a hash: texts no two seeds share (dedupe leaves them alone)."""
+    digest = hashlib.sha256(seed.encode()).hexdigest()
+    return " ".join("q" + digest[i * 6 : i * 6 + 5] for i in range(count))
+
+
+def writer(messages: Messages) -> str:
+    """A generating model: asked for N questions about a scenario or K rewrites of a message
+    (ftui's default prompts), it gives a numbered list; asked anything else, it answers it."""
+    asked = last_user(messages)
+    count = _ASKED_FOR.search(asked)
+    scenario, message = _SCENARIO.search(asked), _MESSAGE.search(asked)
+    if count and (scenario or message):
+        seed = (scenario or message).group(1)  # type: ignore[union-attr]
+        items = [
+            f"{i}. Which {made_up_words(f'{seed}/{i}', 4)}?" for i in range(1, int(count[1]) + 1)
+        ]
+        return "Here they are:\n" + "\n".join(items)
+    return f"Answer to {asked}"
+
+
 SCRIPTS: dict[str, Script] = {
+    "writer": writer,
     "echo": last_user,
     "judge-a": lambda messages: "Assistant A follows the instructions better. [[A]]",
     "judge-b": lambda messages: "Assistant B is more helpful. [[B]]",

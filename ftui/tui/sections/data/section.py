@@ -92,6 +92,13 @@ class DataSection(CostKeys):
         command("v", "toggle_validation", "Findings", "Show or hide the validation pane."),
         command("V", "revalidate", "Re-check", "Validate the whole dataset again, edits included."),
         command(
+            "ctrl+g",  # G is the example list's "last example"
+            "generate",
+            "Generate",
+            "Generate examples with a model: distill or paraphrase this dataset, or synth.",
+            key_display="^g",
+        ),
+        command(
             "c",
             "focus_conversation",
             "Conversation",
@@ -191,7 +198,7 @@ class DataSection(CostKeys):
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
         session = self.session
         if session is None:
-            return action == "open"
+            return action in ("open", "generate")
         if action == "undo":
             return session.can_undo
         if action == "redo":
@@ -215,6 +222,17 @@ class DataSection(CostKeys):
 
     def action_open(self) -> None:
         self.files.ask_open()
+
+    def action_generate(self) -> None:
+        from ftui.tui.messages import OpenDataset
+        from ftui.tui.screens.generate import GenerateScreen
+
+        def made(out: Path | None) -> None:
+            if out is not None:
+                self.post_message(OpenDataset(out))
+
+        store = self.app.services.store  # type: ignore[attr-defined]
+        self.app.push_screen(GenerateScreen(store, self.config, self.path), made)
 
     def action_save(self) -> None:
         self.files.save_then(None)
