@@ -120,7 +120,8 @@ def _common_options(f: Any) -> Any:
             type=click.Choice(["drop", "flag", "off"]),
             default="drop",
             show_default=True,
-            help="Near and exact duplicates of the pool: drop, or keep and flag.",
+            help="Near and exact duplicates of the pool: drop, or keep and flag (distill: only "
+            "exact repeats of a whole prompt).",
         ),
         click.option(
             "--dedupe-method",

@@ -18,7 +18,8 @@ once more with a follow-up turn, then the task gives what it has: fewer items th
 counted (`short`), never an error.
 
 A task's examples are kept only when the whole task is done, deduplicated against the pool (the
-output's existing examples, the source's, and what this job made so far) and written with the
+output's existing examples, the source's, and what this job made so far; for distill, whose
+prompts are the user's own, only exact repeats of a whole prompt) and written with the
 rest when the job ends however it ends (done, a budget stop, a cancel, a model's failure): OUT
 is rewritten atomically, its existing examples first, so it is never half-written. Each new
 example's origin goes to the store with the task's id; a job run again on the same OUT skips
@@ -350,6 +351,10 @@ class GenerationJob:
     def _keep(self, task: Task, made: list[_Made]) -> None:
         for number, item in enumerate(made):
             duplicate = None if self.dedupe == "off" else self.index.check(item.text)
+            if duplicate is not None and duplicate.kind == "near" and task.kind == "distill":
+                # Distilled prompts are the user's own: a templated dataset's prompts are near
+                # one another by design, so only the same prompt asked twice is a duplicate.
+                duplicate = None
             detail = {**self._detail(task), **item.detail}
             if duplicate is not None:
                 self._duplicates.append(_describe_duplicate(task, item, duplicate, self.dedupe))
@@ -419,7 +424,9 @@ class GenerationJob:
         answer = await self._answer(prompt, sample=task.sample or None)
         if answer is None:
             return []
-        text = prompt[-1]["content"]
+        # The whole prompt is what makes a distilled example the same as another: two
+        # conversations may end on the same short user turn ("thanks").
+        text = "\n".join(str(m.get("content", "")) for m in prompt)
         return [_Made([*prompt, {"role": "assistant", "content": answer}], text, {})]
 
     async def _synth(self, task: Task) -> list[_Made]:

@@ -378,3 +378,33 @@ def test_an_output_in_another_format_is_refused_before_any_call(
         asyncio.run(distill_job(store, server, src, out).run())
     assert server.chat_calls() == 0
     assert out.read_bytes() == b'{"instruction": "x", "output": "y"}\n'
+
+
+def test_distill_keeps_templated_prompts_and_drops_only_a_whole_prompt_asked_twice(
+    tmp_path: Path, server: FakeChat, store: RunStore
+) -> None:
+    """Prompts built from one template are near one another by design; they are the user's own
+    data and all kept. A multi-turn prompt that ends on the same short turn as another is not
+    the same prompt either. Only the same whole prompt twice is a duplicate."""
+    template = "Read the note below and answer in one paragraph.\n\nNote: {}\n\nWhat should I do?"
+    notes = ["the lab closes at noon", "my train is late", "the lab closes at noon"]
+    rows = [{"messages": [{"role": "user", "content": template.format(n)}]} for n in notes] + [
+        {
+            "messages": [
+                {"role": "user", "content": q},
+                {"role": "assistant", "content": "a"},
+                {"role": "user", "content": "thanks"},
+            ]
+        }
+        for q in ("Where is the museum?", "When does the shop open?")
+    ]
+    src = tmp_path / "templated.jsonl"
+    src.write_bytes(b"".join(orjson.dumps(r) + b"\n" for r in rows))
+    out = tmp_path / "out.jsonl"
+    result = asyncio.run(distill_job(store, server, src, out).run())
+    assert result.dropped == 1  # the third prompt is the first one again
+    kept = [r["messages"][0]["content"] for r in read_out(out)]
+    assert kept == [template.format(n) for n in notes[:2]] + [
+        "Where is the museum?",
+        "When does the shop open?",
+    ]
