@@ -12,7 +12,7 @@ from __future__ import annotations
 import contextlib
 import os
 from collections import Counter
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from itertools import chain
 from pathlib import Path
@@ -224,10 +224,18 @@ class ImportRun:
         yield from self.row_items()
         yield from self.builder.finish()
 
-    def row_items(self) -> Iterator[ImportedExample | SkippedRow]:
-        """What each row gives as it is read (a log's conversations wait for `finish`)."""
+    def row_items(
+        self, max_rows: int | None = None, cancelled: Callable[[], bool] | None = None
+    ) -> Iterator[ImportedExample | SkippedRow]:
+        """What each row gives as it is read (a log's conversations wait for `finish`); stops
+        after `max_rows` rows or when `cancelled()`, leaving `summary.complete` False."""
         summary, builder, where = self.summary, self.builder, self.where
         for item in self._rows:
+            if (max_rows is not None and summary.rows_read >= max_rows) or (
+                cancelled is not None and cancelled()
+            ):
+                summary.complete = False
+                return
             summary.rows_read += 1
             if isinstance(item, SkippedRow):
                 yield builder.skip(item)
@@ -264,7 +272,7 @@ def preview_import(
     limit: int = PREVIEW_EXAMPLES,
     *,
     max_rows: int = PREVIEW_MAX_ROWS,
-    cancelled: Any = None,
+    cancelled: Callable[[], bool] | None = None,
 ) -> ImportPreview:
     """The first `limit` examples and skipped rows, reading at most `max_rows` rows.
 
@@ -273,7 +281,6 @@ def preview_import(
     skipped: list[SkippedRow] = []
     with run_import(path, options) as run:
         summary = run.summary
-        summary.complete = False
 
         def take(item: ImportedExample | SkippedRow) -> None:
             if isinstance(item, SkippedRow):
@@ -286,14 +293,11 @@ def preview_import(
 
         # No strict stop: the preview shows every kind of problem there is.
         try:
-            for item in run.row_items():
+            for item in run.row_items(max_rows, cancelled):
                 take(item)
-                if len(examples) >= limit or summary.rows_read >= max_rows:
+                if len(examples) >= limit:
+                    summary.complete = False
                     break
-                if cancelled is not None and cancelled():
-                    break
-            else:
-                summary.complete = True
             for item in run.builder.finish():  # conversations gathered so far
                 if len(examples) >= limit:
                     break

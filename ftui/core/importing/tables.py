@@ -288,7 +288,8 @@ def _json_table(path: str | os.PathLike[str], kind: TableKind) -> Iterator[Table
         raise ImportInputError(f"cannot read {path}: {exc.strerror or exc}") from None
     by_line = layout == "jsonl"
     label = "line" if by_line else "record"
-    wrapped = _wrapped_records(peeked) if len(peeked) == 1 and not by_line else None
+    # One object in the file (a JSONL reading of a one-line .json, too) may hold the table.
+    wrapped = _wrapped_records(peeked) if len(peeked) == 1 else None
     try:
         if wrapped is not None:
             _key, inner = wrapped

@@ -24,6 +24,7 @@ from typing import Any, Literal, cast
 Op = Literal["==", "!=", "<", "<=", ">", ">="]
 OPERATORS: tuple[Op, ...] = ("==", "!=", "<=", ">=", "<", ">")
 KEYWORDS = frozenset({"and", "or", "not"})
+MAX_DEPTH = 100  # parentheses and nots: far beyond a hand-written filter, far below recursion
 
 _COMPARE: dict[str, Callable[[Any, Any], bool]] = {
     "==": lambda a, b: a == b,
@@ -223,6 +224,7 @@ class _Parser:
     def __init__(self, tokens: list[Token]) -> None:
         self.tokens = tokens
         self.index = 0
+        self.depth = 0
 
     @property
     def current(self) -> Token:
@@ -251,17 +253,25 @@ class _Parser:
             left = And(left, self.negation())
         return left
 
+    def deeper(self, token: Token) -> None:
+        self.depth += 1
+        if self.depth > MAX_DEPTH:
+            raise WhereError(token.col, f"nested more than {MAX_DEPTH} deep: simplify the filter")
+
     def negation(self) -> Expr:
         if self.at_keyword("not"):
-            self.take()
-            return Not(self.negation())
+            self.deeper(self.take())
+            inner = self.negation()
+            self.depth -= 1
+            return Not(inner)
         return self.primary()
 
     def primary(self) -> Expr:
         token = self.current
         if token.kind == "lparen":
-            self.take()
+            self.deeper(self.take())
             inner = self.expression()
+            self.depth -= 1
             closing = self.current
             if closing.kind != "rparen":
                 raise WhereError(
