@@ -123,10 +123,10 @@ def tokenize(text: str) -> list[Token]:
         ):
             raw = number.group(0)
             try:
-                value = float(raw.replace("_", ""))
+                number_value = float(raw.replace("_", ""))
             except ValueError:
                 raise WhereError(col, f"{raw!r} is not a number") from None
-            tokens.append(Token("number", raw, col, value))
+            tokens.append(Token("number", raw, col, number_value))
             index = number.end()
         elif (name := _NAME.match(text, index)) is not None:
             word = name.group(0)

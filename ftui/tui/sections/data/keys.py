@@ -21,7 +21,7 @@ class SearchKeys(Container):
             "slash",
             "search",
             "Search",
-            "Search: words, /regex/, role:user, code:FINDING, tokens>N.",
+            "Search: words, /regex/, role:user, code:FINDING, tokens>N, origin:KIND.",
             show=True,
         ),
         command("n", "next_match(1)", "Next match", "Go to the next search match."),
