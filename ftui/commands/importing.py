@@ -8,9 +8,7 @@ row, 2 the input can't be imported as asked (a one-line reason); OUT is untouche
 
 from __future__ import annotations
 
-import secrets
 import sys
-import time
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, NoReturn
 
@@ -131,15 +129,10 @@ def _record_origins(
     ctx: click.Context, source: Path, out: Path, result: ImportResult
 ) -> tuple[str, str | None]:
     """Record each written example's origin; (batch id, None) or (batch id, why it failed)."""
-    from ftui.core.dataset.origin import Origin
+    from ftui.core.importing import import_origins, new_batch_id
 
-    batch = secrets.token_hex(4)
-    now = time.time()
-    origin_source = str(source.resolve())
-    items = [
-        (key, Origin("import", origin_source, now, batch=batch, detail={"rows": list(rows)}))
-        for key, rows in result.written
-    ]
+    batch = new_batch_id()
+    items = import_origins(result, source, batch)
     try:
         from ftui.commands.runs import open_store
 

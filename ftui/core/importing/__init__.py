@@ -18,7 +18,13 @@ from ftui.core.importing.run import (
     run_import,
 )
 from ftui.core.importing.where import WhereError, parse_where
-from ftui.core.importing.write import ImportCancelled, ImportResult, write_import
+from ftui.core.importing.write import (
+    ImportCancelled,
+    ImportResult,
+    import_origins,
+    new_batch_id,
+    write_import,
+)
 
 __all__ = [
     "ColumnMapping",
@@ -35,6 +41,8 @@ __all__ = [
     "SkippedRow",
     "WhereError",
     "guess_column",
+    "import_origins",
+    "new_batch_id",
     "parse_where",
     "preview_import",
     "run_import",

@@ -9,6 +9,8 @@ import that meets a bad row raises `ImportStopped` and writes nothing.
 from __future__ import annotations
 
 import os
+import secrets
+import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -21,7 +23,7 @@ from ftui.core.dataset.from_canonical import (
     chat_to_openai,
     chat_to_sharegpt,
 )
-from ftui.core.dataset.origin import example_key
+from ftui.core.dataset.origin import Origin, example_key
 from ftui.core.importing.examples import ImportedExample
 from ftui.core.importing.problems import ImportInputError, ImportStopped, SkippedRow
 from ftui.core.importing.run import ImportOptions, ImportSummary, run_import
@@ -106,3 +108,24 @@ def _nothing_to_write(summary: ImportSummary) -> str:
     if summary.rows_skipped:
         why.append(f"{summary.rows_skipped:,} skipped")
     return f"no example to write ({', '.join(why)}); nothing was written"
+
+
+def new_batch_id() -> str:
+    """A short id shared by every example one import wrote (the Data pane can filter on it)."""
+    return secrets.token_hex(4)
+
+
+def import_origins(
+    result: ImportResult,
+    source: str | os.PathLike[str],
+    batch: str,
+    created_at: float | None = None,
+) -> list[tuple[str, Origin]]:
+    """What to record in the store for each example written: the source file, resolved, and
+    the source rows it was made from."""
+    when = time.time() if created_at is None else created_at
+    where = str(Path(source).resolve())
+    return [
+        (key, Origin("import", where, when, batch=batch, detail={"rows": list(rows)}))
+        for key, rows in result.written
+    ]

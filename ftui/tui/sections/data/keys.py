@@ -66,4 +66,10 @@ class FileKeys(EditingKeys):
         ),
         command("x", "export", "Export marked", "Write the marked examples to a new file."),
         command("o", "open", "Open", "Open another dataset file."),
+        command(
+            "I",
+            "import_data",
+            "Import",
+            "Import a CSV, JSON or chat log as a new dataset (with a live preview).",
+        ),
     ]

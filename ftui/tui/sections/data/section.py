@@ -191,7 +191,7 @@ class DataSection(FileKeys):
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
         session = self.session
         if session is None:
-            return action == "open"
+            return action in ("open", "import_data")
         if action == "undo":
             return session.can_undo
         if action == "redo":
@@ -215,6 +215,23 @@ class DataSection(FileKeys):
 
     def action_open(self) -> None:
         self.files.ask_open()
+
+    def action_import_data(self) -> None:
+        from ftui.tui.messages import OpenDataset
+        from ftui.tui.screens.import_data import ImportScreen
+
+        services = getattr(self.app, "services", None)
+        record = (
+            (lambda path, items: services.store.record_origins(path, items))
+            if services is not None
+            else None
+        )
+
+        def imported(path: Path | None) -> None:
+            if path is not None:
+                self.post_message(OpenDataset(path))
+
+        self.app.push_screen(ImportScreen(record_origins=record), imported)
 
     def action_save(self) -> None:
         self.files.save_then(None)
