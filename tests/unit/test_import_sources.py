@@ -35,7 +35,8 @@ def texts(example: ImportedExample) -> list[tuple[str, str]]:
 
 TICKETS = (
     b"\xef\xbb\xbfticket_id,customer_message,agent_reply,satisfaction,status\r\n"
-    b'1,"My card, the blue one, was charged twice","Sorry about that!\r\nI refunded one.",5,resolved\r\n'
+    b'1,"My card, the blue one, was charged twice",'
+    b'"Sorry about that!\r\nI refunded one.",5,resolved\r\n'
     b"2,Where is my parcel?,,4,resolved\r\n"
     b"3,Caf\xe9 opening hours?,We open at 9.,5,resolved\r\n"
     b"4,Too,many,cells,5,resolved\r\n"
@@ -98,7 +99,7 @@ def test_tsv_and_a_sniffed_semicolon(tmp_path: Path) -> None:
     assert texts(examples[0]) == [("user", "A, b; c?"), ("assistant", "Yes; no, maybe.")]
     semi = tmp_path / "faq.csv"
     semi.write_text('question;answer\n"Why, though?";Because.\nHow?;Like this.\n')
-    examples, skipped, summary = collect(semi)
+    examples, skipped, _ = collect(semi)
     assert not skipped and len(examples) == 2
     assert texts(examples[0])[0] == ("user", "Why, though?")
 
@@ -106,7 +107,7 @@ def test_tsv_and_a_sniffed_semicolon(tmp_path: Path) -> None:
 def test_unknown_columns_are_caught_before_any_row(tmp_path: Path) -> None:
     path = tmp_path / "tickets.csv"
     path.write_bytes(TICKETS)
-    with pytest.raises(ImportInputError, match="no column 'stars'.*ticket_id, customer_message"):
+    with pytest.raises(ImportInputError, match=r"no column 'stars'.*ticket_id, customer_message"):
         run_import(path, ImportOptions(where="stars > 3"))
     with pytest.raises(ImportInputError, match="no column 'reply'"):
         run_import(path, ImportOptions(mapping=ColumnMapping(assistant="reply")))

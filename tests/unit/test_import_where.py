@@ -3,6 +3,7 @@ its own errors ever comes out of it."""
 
 from __future__ import annotations
 
+import contextlib
 import random
 
 import pytest
@@ -97,7 +98,7 @@ def _valid(rng: random.Random, depth: int = 0) -> str:
 
 def test_fuzz_never_raises_anything_but_its_own_error() -> None:
     rng = random.Random(1234)
-    noise = list("ab()`'\"=!<>$é._+- 19") + [" and ", " or ", " not "]
+    noise = [*"ab()`'\"=!<>$é._+- 19", " and ", " or ", " not "]
     parsed = failed = 0
     for _ in range(4000):
         text = list(_valid(rng))
@@ -119,10 +120,8 @@ def test_fuzz_never_raises_anything_but_its_own_error() -> None:
             assert 1 <= exc.col <= len(source) + 1
             continue
         parsed += 1
-        try:
+        with contextlib.suppress(WhereValueError):
             where.matches({"a": "1", "b": "x", "x y": ""})
-        except WhereValueError:
-            pass
     assert parsed > 500 and failed > 500  # both sides are reached
 
 
