@@ -205,3 +205,12 @@ def test_a_real_alpaca_file_as_a_table(shared_datasets: Path) -> None:
     assert summary.rows_read == len(json.loads(path.read_text()))
     assert len(examples) + summary.rows_skipped == summary.rows_read
     assert all(s.kind == "empty_cell" for s in skipped)
+
+
+def test_a_quote_never_closed_is_named(tmp_path: Path) -> None:
+    path = tmp_path / "t.csv"
+    path.write_text('question,answer\nq1,a1\n"q2 never closed,a2\nq3,a3\n')
+    examples, skipped, _ = collect(path)
+    assert len(examples) == 1
+    assert [(s.row, s.kind) for s in skipped] == [(3, "ragged_row")]
+    assert "runs from line 3 to line 4: a quote in it is likely not closed" in skipped[0].reason

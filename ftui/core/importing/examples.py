@@ -248,7 +248,9 @@ class ExampleBuilder:
             yield self.skip(
                 SkippedRow(
                     first_row,
-                    f"{where}a system turn (row {late.row}) comes after the conversation began",
+                    f"{where}a system turn"
+                    + (f" (row {late.row})" if self.grouping else "")
+                    + " comes after the conversation began",
                     "bad_turns",
                     rows=many,
                 )
@@ -257,7 +259,7 @@ class ExampleBuilder:
         dropped: list[Turn] = []
         while dialogue and dialogue[-1].role == "user":
             dropped.append(dialogue.pop())
-        problem = _turn_problem(dialogue)
+        problem = _turn_problem(dialogue, with_rows=self.grouping)
         if problem is not None:
             yield self.skip(SkippedRow(first_row, where + problem, "bad_turns", rows=many))
             return
@@ -286,19 +288,28 @@ class ExampleBuilder:
                 yield ImportedExample((*head, *body[: index + 1]), upto_rows)
 
 
-def _turn_problem(dialogue: list[Turn]) -> str | None:
-    """Why these turns (system turns removed) can't be an example, or None."""
+def _turn_problem(dialogue: list[Turn], *, with_rows: bool) -> str | None:
+    """Why these turns (system turns removed) can't be an example, or None. `with_rows`: each
+    turn is a row of its own (a log), so the row is named too."""
+
+    def where(number: int, turn: Turn) -> str:
+        return (
+            f"turn {number} ({turn.role}, row {turn.row})"
+            if with_rows
+            else (f"turn {number} ({turn.role})")
+        )
+
     if not dialogue:
         return "no assistant reply: nothing to learn from"
     for number, turn in enumerate(dialogue, 1):
         if not turn.content.strip():
-            return f"turn {number} ({turn.role}, row {turn.row}) is empty"
+            return f"{where(number, turn)} is empty"
     if dialogue[0].role != "user":
-        return f"it starts with an {dialogue[0].role} turn (row {dialogue[0].row}), not a user turn"
+        return f"it starts with an {dialogue[0].role} turn, not a user turn"
     for number, (before, turn) in enumerate(pairwise(dialogue), 2):
         if turn.role == before.role:
             return (
-                f"turn {number} (row {turn.row}) is a second {turn.role} turn in a row: "
+                f"{where(number, turn)} is a second {turn.role} turn in a row: "
                 "user and assistant turns must alternate"
             )
     return None

@@ -251,7 +251,14 @@ def _csv_rows(
         if len(cells) > width and not any(cell.strip() for cell in cells[width:]):
             cells = cells[:width]  # trailing delimiters: empty cells past the header
         if len(cells) != width:
-            yield SkippedRow(row, _ragged(cells, columns, reader.dialect.delimiter), "ragged_row")
+            reason = _ragged(cells, columns, reader.dialect.delimiter)
+            if end > row and len(cells) < width:
+                # A quote that is never closed swallows the lines after it into one cell.
+                reason += (
+                    f"; the row runs from line {row} to line {end}: a quote in it is likely "
+                    "not closed"
+                )
+            yield SkippedRow(row, reason, "ragged_row")
             continue
         yield SourceRow(row, dict(zip(columns, cells, strict=True)), end)
 

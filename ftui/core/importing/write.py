@@ -101,8 +101,7 @@ def _write_one(
 
 
 def _nothing_to_write(summary: ImportSummary) -> str:
-    label = summary.row_label
-    why = [f"{summary.rows_read:,} {label}s read"]
+    why = [f"{summary.rows_read:,} rows read"]
     if summary.rows_filtered:
         why.append(f"{summary.rows_filtered:,} filtered out by --where")
     if summary.rows_skipped:
