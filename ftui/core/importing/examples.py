@@ -32,7 +32,8 @@ class ImportedExample:
 
     @property
     def example(self) -> dict[str, Any]:
-        return {"messages": [dict(message) for message in self.messages]}
+        """The OpenAI chat record (its message dicts are the builder's own, made for it)."""
+        return {"messages": list(self.messages)}
 
 
 @dataclass(frozen=True, slots=True)
@@ -115,7 +116,19 @@ class ExampleBuilder:
         if self.grouping:
             self._groups.setdefault(key, []).append((row, turns))
             return
+        if self.mapping.shape == "rows":
+            yield self._pair(turns, row.row)  # a checked user / assistant pair: nothing to order
+            return
         yield from self._conversation(turns, (row.row,), row.row)
+
+    def _pair(self, turns: list[Turn], row: int) -> ImportedExample:
+        messages = [{"role": t.role, "content": t.content} for t in turns if t.role != "system"]
+        if self.system is not None:
+            head = [{"role": "system", "content": self.system}] if self.system else []
+        else:
+            head = [{"role": "system", "content": t.content} for t in turns if t.role == "system"]
+        self.rows_kept += 1
+        return ImportedExample((*head, *messages), (row,))
 
     def finish(self) -> Iterator[ImportedExample | SkippedRow]:
         groups, self._groups = self._groups, {}

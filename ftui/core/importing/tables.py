@@ -244,7 +244,9 @@ def _csv_rows(
         row, start = start, end + 1
         if not cells or (len(cells) == 1 and not cells[0].strip() and width > 1):
             continue  # a blank line is no row
-        bad = next((lines.bad[n] for n in range(row, end + 1) if n in lines.bad), None)
+        bad = None
+        if lines.bad:  # rare: look only when some line did not decode
+            bad = next((lines.bad[n] for n in range(row, end + 1) if n in lines.bad), None)
         if bad is not None:
             yield SkippedRow(row, bad, "bad_encoding", fix=ENCODING_FIX)
             continue

@@ -94,8 +94,11 @@ def _write_one(
     result: ImportResult,
 ) -> None:
     chat = item.example
-    record, notes = convert(chat)
-    result.summary.notes.update(notes)
+    if convert is chat_to_openai:
+        record: dict[str, object] = chat  # already an OpenAI chat record: nothing to convert
+    else:
+        record, notes = convert(chat)
+        result.summary.notes.update(notes)
     writer.write_raw(dump_record(record, indent=writer.as_array))
     result.written.append((example_key(chat), item.rows))
 
