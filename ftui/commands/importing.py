@@ -93,8 +93,8 @@ def import_command(
         write_import,
     )
 
-    if delimiter is not None and len(delimiter.encode("unicode_escape").decode()) > 2:
-        delimiter = delimiter.encode().decode("unicode_escape")  # "\t" typed in a shell
+    if delimiter in ("\\t", "tab"):
+        delimiter = "\t"  # a tab is hard to type in a shell
     if delimiter is not None and len(delimiter) != 1:
         _fail(f"--delimiter must be one character (got {delimiter!r})", EXIT_BAD_INPUT, as_json)
     if not source.is_file():
