@@ -158,6 +158,8 @@ def _json(result: ImportResult, batch: str, problem: str | None) -> dict[str, An
 
 
 def _report(result: ImportResult, batch: str, problem: str | None) -> None:
+    from ftui.core.importing.problems import count
+
     summary = result.summary
     for line in summary.lines():
         click.echo(line)
@@ -170,6 +172,6 @@ def _report(result: ImportResult, batch: str, problem: str | None) -> None:
         )
     recorded = "" if problem else f", origins recorded as batch {batch}"
     click.echo(
-        f"wrote {len(result.written):,} examples to {result.target} "
+        f"wrote {count(len(result.written), 'example')} to {result.target} "
         f"({result.format.value}{recorded})"
     )

@@ -32,6 +32,11 @@ SKIP_KINDS: tuple[SkipKind, ...] = (
 )
 
 
+def count(number: int, noun: str) -> str:
+    """ "1 row", "2 rows", "1,204 examples"."""
+    return f"{number:,} {noun}{'' if number == 1 else 's'}"
+
+
 class ImportInputError(Exception):
     """The source can't be imported as asked (unreadable file, unknown column, bad filter...).
 

@@ -20,7 +20,7 @@ from typing import Any
 
 from ftui.core.importing.examples import ExampleBuilder, ImportedExample
 from ftui.core.importing.mapping import ColumnMapping, ResolvedMapping, resolve_mapping
-from ftui.core.importing.problems import ImportInputError, SkippedRow
+from ftui.core.importing.problems import ImportInputError, SkippedRow, count
 from ftui.core.importing.tables import SourceRow, Table, TableKind, open_table
 from ftui.core.importing.where import Where, WhereError, WhereValueError, parse_where
 
@@ -87,12 +87,12 @@ class ImportSummary:
     def lines(self) -> list[str]:
         """The summary in a few lines of words."""
         out = [
-            f"read {self.rows_read:,} rows of {self.source} ({self.kind}, {self.shape}: "
+            f"read {count(self.rows_read, 'row')} of {self.source} ({self.kind}, {self.shape}: "
             + ", ".join(f"{k}={v}" for k, v in self.mapping.items())
             + ")",
         ]
         if self.where:
-            out.append(f"--where {self.where}: {self.rows_filtered:,} rows filtered out")
+            out.append(f"--where {self.where}: {count(self.rows_filtered, 'row')} filtered out")
         out.append(
             f"kept {self.rows_kept:,}, skipped {self.rows_skipped:,}"
             + (
@@ -104,8 +104,8 @@ class ImportSummary:
             )
         )
         out.append(f"system prompt: {self.system}")
-        for note, count in self.notes.most_common():
-            out.append(f"{count:,} × {note}")
+        for note, times in self.notes.most_common():
+            out.append(f"{times:,} × {note}")
         return out
 
 

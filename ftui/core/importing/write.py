@@ -25,7 +25,7 @@ from ftui.core.dataset.from_canonical import (
 )
 from ftui.core.dataset.origin import Origin, example_key
 from ftui.core.importing.examples import ImportedExample
-from ftui.core.importing.problems import ImportInputError, ImportStopped, SkippedRow
+from ftui.core.importing.problems import ImportInputError, ImportStopped, SkippedRow, count
 from ftui.core.importing.run import ImportOptions, ImportSummary, run_import
 
 WRITABLE_FORMATS = (DatasetFormat.OPENAI, DatasetFormat.ALPACA, DatasetFormat.SHAREGPT)
@@ -104,7 +104,7 @@ def _write_one(
 
 
 def _nothing_to_write(summary: ImportSummary) -> str:
-    why = [f"{summary.rows_read:,} rows read"]
+    why = [f"{count(summary.rows_read, 'row')} read"]
     if summary.rows_filtered:
         why.append(f"{summary.rows_filtered:,} filtered out by --where")
     if summary.rows_skipped:

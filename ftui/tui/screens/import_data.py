@@ -24,6 +24,7 @@ from textual.screen import ModalScreen
 from textual.widgets import Button, Checkbox, Input, Static
 from textual.worker import get_current_worker
 
+from ftui.core.importing.problems import count
 from ftui.tui.keymap import command
 
 if TYPE_CHECKING:
@@ -77,8 +78,8 @@ def render_preview(preview: ImportPreview) -> Text:
     more = "" if summary.complete else " (so far)"
     text = Text()
     text.append(
-        f"{summary.examples:,} examples · {summary.rows_skipped:,} rows skipped · "
-        f"{summary.rows_filtered:,} filtered out · {summary.rows_read:,} rows read{more}\n",
+        f"{count(summary.examples, 'example')} · {count(summary.rows_skipped, 'row')} skipped · "
+        f"{summary.rows_filtered:,} filtered out · {count(summary.rows_read, 'row')} read{more}\n",
         style="bold",
     )
     mapping = ", ".join(f"{k}={v}" for k, v in summary.mapping.items())
@@ -357,8 +358,8 @@ class ImportScreen(ModalScreen[Path | None]):
     @on(ImportWritten)
     def _import_written(self, event: ImportWritten) -> None:
         self.writing = False
-        skipped = f", {event.skipped:,} rows skipped" if event.skipped else ""
-        self.app.notify(f"Imported {event.examples:,} examples to {event.path}{skipped}.")
+        skipped = f", {count(event.skipped, 'row')} skipped" if event.skipped else ""
+        self.app.notify(f"Imported {count(event.examples, 'example')} to {event.path}{skipped}.")
         if event.problem:
             self.app.notify(
                 f"The examples' origins were not recorded: {event.problem}", severity="warning"
