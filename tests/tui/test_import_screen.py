@@ -128,6 +128,22 @@ async def test_import_lands_in_the_data_pane_with_origins(
         assert len(data.matches) == 39
 
 
+async def test_the_encoding_fix_from_the_screen(app_factory: Any, tmp_path: Path) -> None:
+    source = tmp_path / "t.csv"
+    source.write_bytes(b"question,answer\nCaf\xe9?,Open at 9.\nTea?,Yes.\n")
+    app = app_factory()
+    async with app.run_test(size=SIZE) as pilot:
+        screen = await open_import(pilot)
+        await type_into(pilot, "source", str(source))
+        assert screen.preview is not None
+        assert [s.kind for s in screen.preview.skipped] == ["bad_encoding"]
+        await type_into(pilot, "encoding", "cp1252")
+        assert screen.preview is not None and not screen.preview.skipped
+        assert screen.preview.examples[0].messages[0]["content"] == "Café?"
+        await type_into(pilot, "encoding", "klingon")
+        assert screen.error is not None and "unknown encoding 'klingon'" in screen.error
+
+
 async def test_import_errors_stay_on_the_screen(app_factory: Any, tmp_path: Path) -> None:
     source = tmp_path / "t.csv"
     source.write_text("question,answer\nq,\n")

@@ -144,6 +144,10 @@ class ImportScreen(ModalScreen[Path | None]):
                     yield Static("System prompt", classes="import-label")
                     yield Input(id="import-system", compact=True, placeholder="the source's")
                     yield Checkbox("One example per reply", id="import-per-reply", compact=True)
+                    yield Static("Encoding (CSV / TSV)", classes="import-label")
+                    yield Input(
+                        id="import-encoding", compact=True, placeholder="utf-8, cp1252, replace"
+                    )
                     yield Static("Output (OpenAI chat JSONL)", classes="import-label")
                     yield Input(id="import-out", compact=True)
                 with VerticalScroll(id="import-preview-scroll"):
@@ -185,6 +189,7 @@ class ImportScreen(ModalScreen[Path | None]):
             where=self._value("where") or None,
             system=system if system.strip() else None,
             per_reply=self.query_one("#import-per-reply", Checkbox).value,
+            encoding=self._value("encoding") or "utf-8",
         )
 
     @on(Input.Changed)
