@@ -17,6 +17,10 @@ LAZY_COMMANDS: dict[str, tuple[str, str]] = {
         "ftui.commands.dataset:convert_command",
         "Convert between OpenAI, Alpaca, ShareGPT.",
     ),
+    "import": (
+        "ftui.commands.importing:import_command",
+        "Import a CSV, JSON or chat log as a chat dataset.",
+    ),
     "split": ("ftui.commands.dataset:split_command", "Split into train / validation / test."),
     "stats": (
         "ftui.commands.dataset:stats_command",

@@ -65,6 +65,7 @@ class ExampleShown:
     message_tokens: list[int | None]
     findings: list[Finding]
     raw_text: str | None = None
+    origin: str | None = None  # where it came from, when the run history knows
 
 
 class ConversationView(ScrollView, can_focus=True, inherit_bindings=False):
@@ -142,6 +143,14 @@ class ConversationView(ScrollView, can_focus=True, inherit_bindings=False):
             self.scroll_to(y=0, animate=False, immediate=True)
         self._scroll_selected_into_view()
 
+    def show_origin(self, position: int, origin: str) -> None:
+        """Where the shown example came from (an import, a generation job), once looked up."""
+        shown = self.shown
+        if shown is None or shown.position != position or shown.origin == origin:
+            return
+        shown.origin = origin
+        self._rebuild()
+
     def show_tokens(self, position: int, counts: list[int | None]) -> None:
         """Token counts of the shown example's messages, once they are known."""
         shown = self.shown
@@ -215,9 +224,10 @@ class ConversationView(ScrollView, can_focus=True, inherit_bindings=False):
 
     def _notes(self, shown: ExampleShown, width: int) -> list[Strip]:
         """Findings about the whole example, and the raw record when it has no messages."""
-        blocks: list[RenderableType] = [
-            finding_line(f) for f in shown.findings if f.message_index is None
-        ]
+        blocks: list[RenderableType] = []
+        if shown.origin:
+            blocks.append(Text.assemble(("origin ", "bold"), (shown.origin, "dim")))
+        blocks.extend(finding_line(f) for f in shown.findings if f.message_index is None)
         if not shown.messages:
             if shown.raw_text is not None:
                 blocks.append(Text("The record as it is in the file:", style="bold"))
@@ -227,7 +237,7 @@ class ConversationView(ScrollView, can_focus=True, inherit_bindings=False):
         if not blocks:
             return []
         blocks.append(Text(""))
-        return self._render_block(Group(*blocks), width, ("notes", width))
+        return self._render_block(Group(*blocks), width, ("notes", width, shown.origin))
 
     def _message_block(
         self, shown: ExampleShown, index: int, message: Any, width: int

@@ -6,6 +6,8 @@ refund                 text anywhere in the messages (case-insensitive unless it
 role:assistant         only in messages of that role (alone: examples that have such a message)
 code:duplicate_example examples with that finding
 tokens>2000 tokens<50  by token count (>=, <= and tokens:100-500 work too)
+origin:distill         where the example came from: a kind (import, synth, paraphrase, distill),
+                       a model or file named in its source (origin:gpt-4o), a batch, or any
 """
 
 from __future__ import annotations
@@ -25,7 +27,10 @@ from textual.widgets import Input, Static
 from ftui.core.editing.search import Query
 
 TOKENS = re.compile(r"^tokens\s*(>=|<=|>|<|:|=)\s*(\d[\d_,]*)(?:\s*-\s*(\d[\d_,]*))?$")
-PLACEHOLDER = 'search: words, "a phrase", /regex/, role:user, code:empty_assistant, tokens>2000'
+PLACEHOLDER = (
+    'search: words, "a phrase", /regex/, role:user, code:empty_assistant, tokens>2000, '
+    "origin:import"
+)
 
 
 def _int(text: str) -> int:
@@ -40,7 +45,7 @@ def parse_query(text: str) -> Query:
         raise ValueError("a quote is not closed: close it or remove it") from None
     terms: list[str] = []
     regex: str | None = None
-    role = code = None
+    role = code = origin = None
     min_tokens = max_tokens = None
     for word in words:
         lowered = word.lower()
@@ -52,6 +57,13 @@ def parse_query(text: str) -> Query:
             code = word[5:].strip() or None
             if code is None:
                 raise ValueError("code: needs a finding code, e.g. code:duplicate_example")
+        elif lowered.startswith("origin:"):
+            origin = word[7:].strip() or None
+            if origin is None:
+                raise ValueError(
+                    "origin: needs a kind or a source, e.g. origin:import, origin:distill, "
+                    "origin:gpt-4o or origin:any"
+                )
         elif lowered.startswith("tokens"):
             match = TOKENS.match(lowered)
             if match is None:
@@ -83,6 +95,7 @@ def parse_query(text: str) -> Query:
         code=code,
         min_tokens=min_tokens,
         max_tokens=max_tokens,
+        origin=origin,
     )
     query.text_matcher()  # a bad regex fails here, with its position
     return query

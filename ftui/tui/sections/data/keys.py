@@ -21,7 +21,7 @@ class SearchKeys(Container):
             "slash",
             "search",
             "Search",
-            "Search: words, /regex/, role:user, code:FINDING, tokens>N.",
+            "Search: words, /regex/, role:user, code:FINDING, tokens>N, origin:KIND.",
             show=True,
         ),
         command("n", "next_match(1)", "Next match", "Go to the next search match."),
@@ -66,6 +66,12 @@ class FileKeys(EditingKeys):
         ),
         command("x", "export", "Export marked", "Write the marked examples to a new file."),
         command("o", "open", "Open", "Open another dataset file."),
+        command(
+            "I",
+            "import_data",
+            "Import",
+            "Import a CSV, JSON or chat log as a new dataset (with a live preview).",
+        ),
     ]
 
 

@@ -18,7 +18,7 @@ from ftui.tui.sections.data.part import PROGRESS_INTERVAL, DataPart, WorkerRepor
 from ftui.tui.shared_session import Cancelled, SharedSession
 
 if TYPE_CHECKING:
-    from ftui.core.editing.search import Query
+    from ftui.core.editing.search import OriginLookup, Query
     from ftui.tui.widgets.search_bar import SearchBar
 
 
@@ -127,10 +127,19 @@ class DatasetSearch(DataPart):
             example_list.set_view(self.matches)
         self.bar().display = True
         self.show_status()
-        self.run_thread(partial(self._search, self.session, query, self._generation), "search")
+        # Origins are in the run history: resolved here, asked for a chunk at a time.
+        origins = self.section.origin_lookup() if query.origin else None
+        work = partial(self._search, self.session, query, self._generation, origins)
+        self.run_thread(work, "search")
         self.section.refresh_bindings()
 
-    def _search(self, shared: SharedSession, query: Query, generation: int) -> None:
+    def _search(
+        self,
+        shared: SharedSession,
+        query: Query,
+        generation: int,
+        origins: OriginLookup | None = None,
+    ) -> None:
         from ftui.core.editing.search import iter_matches
 
         worker = get_current_worker()
@@ -138,7 +147,7 @@ class DatasetSearch(DataPart):
         batch: list[int] = []
         last = time.monotonic()
         try:
-            for position in iter_matches(reads, query):
+            for position in iter_matches(reads, query, origins=origins):
                 batch.append(position)
                 if time.monotonic() - last >= PROGRESS_INTERVAL:
                     self.post(SearchProgress(generation, batch, position + 1, False))
@@ -147,6 +156,9 @@ class DatasetSearch(DataPart):
             return
         except ValueError as exc:
             self.post(SearchFailed(generation, str(exc)))
+            return
+        except Exception as exc:  # the run history can't be read: say so, the app goes on
+            self.post(SearchFailed(generation, f"origins can't be looked up: {exc}"))
             return
         self.post(SearchProgress(generation, batch, len(shared), done=True))
 

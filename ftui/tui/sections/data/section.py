@@ -41,7 +41,7 @@ from ftui.tui.sections.data.search import (
     SearchProgress,
     next_position,
 )
-from ftui.tui.sections.data.selected import MessageTokensCounted, SelectedExample
+from ftui.tui.sections.data.selected import MessageTokensCounted, OriginFound, SelectedExample
 from ftui.tui.sections.data.validation import (
     DatasetValidation,
     ValidationFinished,
@@ -54,7 +54,7 @@ from ftui.tui.widgets.validation_pane import ValidationPane
 
 if TYPE_CHECKING:
     from ftui.core.editing.first_rows import FirstRows
-    from ftui.core.editing.search import Query
+    from ftui.core.editing.search import OriginLookup, Query
     from ftui.tui.widgets.example_list import RowSource
     from ftui.tui.widgets.search_bar import SearchBar
 
@@ -63,7 +63,7 @@ EMPTY_STATE = (
     "Press o to open a file (OpenAI chat JSONL, Alpaca or ShareGPT JSON/JSONL),\n"
     "or run `ftui PATH`, or `ftui demo` for a sample dataset to try everything on."
 )
-WORKER_GROUPS = ("dataset", "validate", "search", "fix", "disk", "tokens")
+WORKER_GROUPS = ("dataset", "validate", "search", "fix", "disk", "tokens", "origin")
 
 
 class DataSection(CostKeys):
@@ -198,7 +198,7 @@ class DataSection(CostKeys):
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
         session = self.session
         if session is None:
-            return action in ("open", "generate")
+            return action in ("open", "generate", "import_data")
         if action == "undo":
             return session.can_undo
         if action == "redo":
@@ -233,6 +233,23 @@ class DataSection(CostKeys):
 
         store = self.app.services.store  # type: ignore[attr-defined]
         self.app.push_screen(GenerateScreen(store, self.config, self.path), made)
+
+    def action_import_data(self) -> None:
+        from ftui.tui.messages import OpenDataset
+        from ftui.tui.screens.import_data import ImportScreen
+
+        services = getattr(self.app, "services", None)
+        record = (
+            (lambda path, items: services.store.record_origins(path, items))
+            if services is not None
+            else None
+        )
+
+        def imported(path: Path | None) -> None:
+            if path is not None:
+                self.post_message(OpenDataset(path))
+
+        self.app.push_screen(ImportScreen(record_origins=record), imported)
 
     def action_save(self) -> None:
         self.files.save_then(None)
@@ -531,6 +548,18 @@ class DataSection(CostKeys):
 
     def _show_current(self, *, select: int | None = None) -> None:
         self.selected.show(select=select)
+
+    @on(OriginFound)
+    def _origin_found(self, event: OriginFound) -> None:
+        if self.session is not None and event.version == self.session.version:
+            self.conversation.show_origin(event.position, event.origin)
+
+    def origin_lookup(self) -> OriginLookup | None:
+        """Keys to origins, from the app's run history (None: an app without one)."""
+        services = getattr(self.app, "services", None)
+        if services is None:
+            return None
+        return lambda keys: services.store.origins_by_key(keys)
 
     @on(MessageTokensCounted)
     def _message_tokens_counted(self, event: MessageTokensCounted) -> None:

@@ -1,16 +1,20 @@
 """The example under the cursor: shown in the conversation once per frame however fast the
 cursor moves, its messages' token counts worked out in a thread (the tokenizer may still be
-loading) and reported as `MessageTokensCounted`."""
+loading) and reported as `MessageTokensCounted`, and where it came from (an import, a
+generation job) looked up in the run history in another and reported as `OriginFound`."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 from functools import partial
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from ftui.tui.sections.data.part import FIRST_PAINT_WAIT, DataPart, WorkerReport
 from ftui.tui.shared_session import SharedSession
 from ftui.tui.widgets.conversation_view import ExampleShown
+
+if TYPE_CHECKING:
+    from ftui.core.editing.search import OriginLookup
 
 
 @dataclass
@@ -18,6 +22,13 @@ class MessageTokensCounted(WorkerReport):
     position: int
     version: int
     counts: list[int | None]
+
+
+@dataclass
+class OriginFound(WorkerReport):
+    position: int
+    version: int
+    origin: str  # Origin.describe()
 
 
 class SelectedExample(DataPart):
@@ -57,6 +68,29 @@ class SelectedExample(DataPart):
         if messages:
             work = partial(self._count_tokens, session, position, session.version, messages)
             self.run_thread(work, "tokens")
+            lookup = section.origin_lookup()
+            if lookup is not None:
+                find = partial(self._find_origin, lookup, position, session.version, messages)
+                self.run_thread(find, "origin")
+
+    def _find_origin(
+        self,
+        lookup: OriginLookup,
+        position: int,
+        version: int,
+        messages: list[dict[str, Any]],
+    ) -> None:
+        """The example's origin, from the run history (SQLite: not on the UI thread)."""
+        self.section.files.first_paint.wait(FIRST_PAINT_WAIT)  # SQLite's import slows it
+        from ftui.core.editing.search import shown_example_key
+
+        key = shown_example_key(messages)
+        try:
+            origin = lookup([key]).get(key)
+        except Exception:  # an unreadable history shows no origin; the search reports why
+            return
+        if origin is not None:
+            self.post(OriginFound(position, version, origin.describe()))
 
     def _count_tokens(
         self, session: SharedSession, position: int, version: int, messages: list[dict[str, Any]]
