@@ -2,7 +2,7 @@
 
 The dataset files ftui writes stay in the trainer's format (OpenAI rejects keys it does not
 know), so an example's origin is kept beside it, in the store, under `example_key`: the sha256 of
-the example's conversation (its messages and tools, canonical JSON). The Data pane hashes the
+the example's messages (canonical JSON), which is all the Data pane holds of every format. The Data pane hashes the
 examples it shows and looks them up; an example edited since it was written no longer matches,
 which is right: it is no longer what the model or the source gave.
 """
@@ -18,9 +18,6 @@ import orjson
 
 OriginKind = Literal["import", "synth", "paraphrase", "distill"]
 ORIGIN_KINDS: tuple[OriginKind, ...] = ("import", "synth", "paraphrase", "distill")
-
-# The parts of an example that make it the same example: not ftui's own labels or a DPO pair.
-_KEYED_PARTS = ("messages", "tools")
 
 
 @dataclass(frozen=True, slots=True)
@@ -47,6 +44,7 @@ class Origin:
 
 
 def example_key(example: Mapping[str, Any]) -> str:
-    """The hex sha256 naming an example's conversation, whatever else its record holds."""
-    payload = {part: example[part] for part in _KEYED_PARTS if part in example}
+    """The hex sha256 naming an example's messages, whatever else its record holds (tools,
+    labels, a rejected answer)."""
+    payload = {"messages": example.get("messages", [])}
     return hashlib.sha256(orjson.dumps(payload, option=orjson.OPT_SORT_KEYS)).hexdigest()
