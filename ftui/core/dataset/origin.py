@@ -2,9 +2,9 @@
 
 The dataset files ftui writes stay in the trainer's format (OpenAI rejects keys it does not
 know), so an example's origin is kept beside it, in the store, under `example_key`: the sha256 of
-the example's messages (canonical JSON), which is all the Data pane holds of every format. The Data pane hashes the
-examples it shows and looks them up; an example edited since it was written no longer matches,
-which is right: it is no longer what the model or the source gave.
+the example's messages (canonical JSON), which is all the Data pane holds of every format. The
+Data pane hashes the examples it shows and looks them up; an example edited since it was
+written no longer matches, which is right: it is no longer what the model or the source gave.
 """
 
 from __future__ import annotations
