@@ -15,7 +15,9 @@ import re
 import unicodedata
 
 ECHO_MIN_CHARS = 12
-_FENCE = re.compile(r"```[\w+-]*[ \t]*\n(.*?)```", re.DOTALL)
+_FENCE = re.compile(r"```[\w+-]*[ \t]*\r?\n(.*?)```", re.DOTALL)
+# A fence the model opened and never closed (the reply was cut off): the rest is its body.
+_OPEN_FENCE = re.compile(r"```[\w+-]*[ \t]*\r?\n(.*)\Z", re.DOTALL)
 _NUMBERED = re.compile(r"^\s*(?:\(?\d{1,3}[.)\]:]|\(\d{1,3}\)|#\d{1,3}[.:]?)\s+(.*\S)\s*$")
 _BULLET = re.compile(r"^\s*[-*•‣–+]\s+(.*\S)\s*$")
 _LABEL = re.compile(
@@ -60,7 +62,10 @@ def _echoes(item: str, instruction: str) -> bool:
 
 def _unfenced(text: str) -> str:
     fences = _FENCE.findall(text)
-    return "\n".join(fences) if fences else text
+    if fences:
+        return "\n".join(fences)
+    opened = _OPEN_FENCE.search(text)
+    return opened.group(1) if opened else text
 
 
 def _json_items(text: str) -> list[str] | None:

@@ -83,18 +83,31 @@ class Prompt:
 def placeholders_in(text: str) -> list[str]:
     """The named placeholders of a template, in order; TemplateError for broken braces."""
     try:
-        fields = [field for _, field, _, _ in string.Formatter().parse(text) if field is not None]
+        parsed = [
+            (field, spec, conversion)
+            for _, field, spec, conversion in string.Formatter().parse(text)
+            if field is not None
+        ]
     except ValueError as exc:
         raise TemplateError(
             f"{exc}; write a literal brace as {{{{ or }}}} and a placeholder as {{name}}"
         ) from None
-    for field in fields:
+    for field, spec, conversion in parsed:
         if not field.isidentifier():
             raise TemplateError(
                 f"{{{field}}} is not a placeholder name; use one of the names in braces "
                 "like {question}, or write a literal brace as {{ or }}"
             )
-    return fields
+        if spec or conversion:
+            # `{question:d}` passes a check of names and fails at the first call: refuse it now.
+            written = (
+                field + (f"!{conversion}" if conversion else "") + (f":{spec}" if spec else "")
+            )
+            raise TemplateError(
+                f"{{{written}}} has a format or conversion; a placeholder is its name alone, "
+                f"{{{field}}}"
+            )
+    return [field for field, _, _ in parsed]
 
 
 def prompt_for(step: Step, text: str | None = None, *, where: str = "the prompt") -> Prompt:

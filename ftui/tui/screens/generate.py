@@ -6,6 +6,11 @@ placeholders are checked before any call), Run starts the job in an async worker
 progress and ETA shown a few times a second, Cancel stops it cleanly (what was made is written;
 Run again resumes, the cache answering what was asked), and at the end the screen closes with
 the output's path, which the Data section opens.
+
+Every field is labelled (a filled field still says what it is); the model field completes a
+spec as it is typed (the history's runs, the `[generate]` model, OpenAI's models), the runs
+read in a thread worker. Source records that cannot serve are counted, the first few shown
+with their line and reason, as soon as the source is known and again when the job reads it.
 """
 
 from __future__ import annotations
@@ -22,6 +27,7 @@ from textual.app import ComposeResult
 from textual.containers import Horizontal, Vertical, VerticalScroll
 from textual.message import Message
 from textual.screen import ModalScreen
+from textual.widget import Widget
 from textual.widgets import Button, Input, Label, Select, Static, TextArea
 
 from ftui.core.generation.prompts import PARAPHRASE, SYNTH_ANSWER, SYNTH_QUESTIONS
@@ -29,11 +35,20 @@ from ftui.tui.keymap import command
 from ftui.tui.widgets.spec_suggester import SpecSuggester
 
 if TYPE_CHECKING:
+    from ftui.core.generation.sources import Skipped
     from ftui.services.generation_job import GenerationProgress
-    from ftui.services.store import RunStore
+    from ftui.services.store import Run, RunStore
 
 PROGRESS_EVERY_S = 0.2
 RUN_GROUP = "generate-job"
+RUNS_OFFERED = 100  # the newest runs the model field completes after `run:`
+SKIPPED_SHOWN = 3  # reasons a source record was skipped, listed; the rest are counted
+LINES_SHOWN = 5  # the lines listed for each reason
+# The fields only one kind uses: dimmed for the others.
+KIND_FIELDS: dict[str, tuple[str, ...]] = {
+    "synth": ("gen-n", "gen-qtemperature", "gen-questions-prompt", "gen-answer-prompt"),
+    "paraphrase": ("gen-k", "gen-paraphrase-prompt"),
+}
 KINDS = (
     ("Distill: a teacher answers", "distill"),
     ("Paraphrase: k rewrites", "paraphrase"),
@@ -50,10 +65,55 @@ class GenerateProgressed(Message):
 
 
 @dataclass
+class RunsListed(Message):
+    runs: list[Run]
+
+
+@dataclass
+class SourceChecked(Message):
+    """The records of `source` that cannot serve, counted when it was read."""
+
+    source: Path
+    skipped: list[Skipped]
+    error: str | None = None  # the source cannot be read at all
+
+
+@dataclass
 class GenerateEnded(Message):
     out: Path | None  # None: nothing was written
     summary: str
     error: bool = False
+
+
+def describe_skipped(source: Path, skipped: list[Skipped]) -> str:
+    """The count of skipped records, then the first few reasons, each with its lines."""
+    if not skipped:
+        return ""
+    lines_by_reason: dict[str, list[int]] = {}
+    for item in skipped:
+        lines_by_reason.setdefault(item.reason, []).append(item.line)
+    plural = "s" if len(skipped) > 1 else ""
+    out = [f"{len(skipped)} record{plural} of {source.name} skipped:"]
+    for reason, lines in list(lines_by_reason.items())[:SKIPPED_SHOWN]:
+        shown = ", ".join(str(line) for line in lines[:LINES_SHOWN])
+        more = f" (+{len(lines) - LINES_SHOWN})" if len(lines) > LINES_SHOWN else ""
+        out.append(f"  line{'s' if len(lines) > 1 else ''} {shown}{more}: {reason}")
+    if len(lines_by_reason) > SKIPPED_SHOWN:
+        out.append(f"  and {len(lines_by_reason) - SKIPPED_SHOWN} other reasons")
+    return "\n".join(out)
+
+
+class GenerateSpecSuggester(SpecSuggester):
+    """The judge's completions, and first the `[generate]` model when it completes the text."""
+
+    def __init__(self, run_ids: Any, configured: str | None) -> None:
+        super().__init__(run_ids)
+        self.configured = configured
+
+    async def get_suggestion(self, value: str) -> str | None:
+        if self.configured and self.configured != value and self.configured.startswith(value):
+            return self.configured
+        return await super().get_suggestion(value)
 
 
 def describe(progress: GenerationProgress) -> str:
@@ -79,60 +139,135 @@ class GenerateScreen(ModalScreen[Path | None]):
         self.source = source
         self.running = False
         self._progress_at = 0.0
+        self._run_ids: list[str] = []  # the history's runs, for the model field's completion
 
     def compose(self) -> ComposeResult:
+        from ftui.commands.generate import default_generate_spec
+
         src = str(self.source) if self.source else ""
         out = (
             str(self.source.with_name(self.source.stem + ".generated.jsonl")) if self.source else ""
         )
         gen = self.config.generate
+        spec = default_generate_spec(self.config)
         with Vertical(id="generate-dialog"):
             yield Label("Generate examples with a model", id="generate-title")
             with VerticalScroll(id="generate-form"):
-                yield Select(KINDS, value="distill", allow_blank=False, id="gen-kind")
-                yield Input(
-                    gen.model or "",
-                    placeholder="model spec: openai:MODEL, openai-compatible:URL#MODEL, run:ID",
-                    suggester=SpecSuggester(lambda: []),
-                    id="gen-model",
+                yield _row(
+                    "Kind",
+                    Select(KINDS, value="distill", allow_blank=False, id="gen-kind", compact=True),
                 )
-                yield Input(
-                    src,
-                    placeholder="source: a dataset, or a scenarios file for synth",
-                    id="gen-source",
+                yield _row(
+                    "Model",
+                    _input(
+                        spec or "",
+                        "openai:MODEL · openai-compatible:URL#MODEL · run:ID",
+                        "gen-model",
+                        suggester=GenerateSpecSuggester(lambda: self._run_ids, spec),
+                    ),
                 )
-                yield Input(
-                    out, placeholder="output path (.jsonl); the same one resumes", id="gen-out"
+                yield _row(
+                    "Source",
+                    _input(src, "a dataset; for synth, a scenarios file too", "gen-source"),
                 )
-                with Horizontal(classes="gen-row"):
-                    yield Input("5", placeholder="n", id="gen-n", tooltip="questions per scenario")
-                    yield Input("3", placeholder="k", id="gen-k", tooltip="paraphrases per example")
-                    yield Input(
-                        str(gen.temperature), placeholder="temperature", id="gen-temperature"
-                    )
-                    yield Input("1.0", placeholder="question temperature", id="gen-qtemperature")
-                with Horizontal(classes="gen-row"):
-                    yield Input("", placeholder="budget $", id="gen-budget")
-                    yield Input("8", placeholder="concurrency", id="gen-concurrency")
-                yield Label("Questions prompt ({scenario}, {n})")
-                yield TextArea(
-                    SYNTH_QUESTIONS.default, id="gen-questions-prompt", classes="gen-prompt"
+                yield _row(
+                    "Output",
+                    _input(out, "a .jsonl path; the same one resumes", "gen-out"),
                 )
-                yield Label("Answer prompt ({question}, {scenario})")
-                yield TextArea(SYNTH_ANSWER.default, id="gen-answer-prompt", classes="gen-prompt")
-                yield Label("Paraphrase prompt ({question}, {k}): the last user turn is rewritten")
-                yield TextArea(PARAPHRASE.default, id="gen-paraphrase-prompt", classes="gen-prompt")
-            yield Static("", id="gen-status")
+                with Horizontal(classes="gen-cells"):
+                    yield _cell("Questions, n", "5", "gen-n", "per scenario (synth)")
+                    yield _cell("Rewrites, k", "3", "gen-k", "per example (paraphrase)")
+                    yield _cell("Concurrency", "8", "gen-concurrency", "calls at once")
+                with Horizontal(classes="gen-cells"):
+                    yield _cell("Temperature", str(gen.temperature), "gen-temperature", "0 to 2")
+                    yield _cell("Question temp.", "1.0", "gen-qtemperature", "0 to 2 (synth)")
+                    yield _cell("Budget $", "", "gen-budget", "no limit")
+                yield Label("Questions prompt (synth; {scenario}, {n})", classes="gen-label-above")
+                yield _prompt(SYNTH_QUESTIONS.default, "gen-questions-prompt")
+                yield Label(
+                    "Answer prompt (synth; {question}, {scenario})", classes="gen-label-above"
+                )
+                yield _prompt(SYNTH_ANSWER.default, "gen-answer-prompt")
+                yield Label(
+                    "Paraphrase prompt ({question}, {k}): the last user turn is rewritten",
+                    classes="gen-label-above",
+                )
+                yield _prompt(PARAPHRASE.default, "gen-paraphrase-prompt")
+            with Vertical(id="gen-status-area"):
+                yield Static("", id="gen-skipped", markup=False)
+                yield Static("", id="gen-status", markup=False)
             with Horizontal(id="gen-buttons"):
-                yield Button("Run", id="gen-run", variant="primary")
-                yield Button("Cancel", id="gen-cancel")
+                yield Static("ctrl+r: run · esc: stop or close · tab: next field", id="gen-hint")
+                yield Button("Run", id="gen-run", variant="primary", compact=True)
+                yield Button("Cancel", id="gen-cancel", compact=True)
+
+    def on_mount(self) -> None:
+        self.query_one("#gen-model", Input).focus()
+        self._status("")
+        self._notice("")
+        self._show_kind("distill")
+        self._list_runs()
+        if self.source is not None:
+            self._check_source(self.source)
+
+    @on(Select.Changed, "#gen-kind")
+    def _kind_changed(self, event: Select.Changed) -> None:
+        self._show_kind(str(event.value))
+
+    def _show_kind(self, kind: str) -> None:
+        """Dim the fields this kind does not use (they keep their values)."""
+        for id in KIND_FIELDS["synth"] + KIND_FIELDS["paraphrase"]:
+            self.query_one(f"#{id}").disabled = id not in KIND_FIELDS.get(kind, ())
+
+    @work(thread=True, group="generate-runs", exit_on_error=False)
+    def _list_runs(self) -> None:
+        self.post_message(RunsListed(self.store.list_runs(limit=RUNS_OFFERED)))
+
+    @on(RunsListed)
+    def _runs_listed(self, event: RunsListed) -> None:
+        self._run_ids = [run.id for run in event.runs]
+
+    @on(Input.Changed, "#gen-source")
+    def _source_changed(self, event: Input.Changed) -> None:
+        path = Path(event.value.strip()).expanduser()
+        self._notice("")
+        if path.is_file():
+            self._check_source(path)
+
+    @work(thread=True, exclusive=True, group="generate-source", exit_on_error=False)
+    def _check_source(self, path: Path) -> None:
+        """Read the source once to count what it skips (a text file of scenarios skips none)."""
+        from ftui.core.generation.sources import DATASET_SUFFIXES, SourceError, read_examples
+
+        if path.suffix.lower() not in DATASET_SUFFIXES:
+            self.post_message(SourceChecked(path, []))
+            return
+        try:
+            _, skipped = read_examples(path)
+        except SourceError as exc:
+            self.post_message(SourceChecked(path, [], error=str(exc)))
+            return
+        self.post_message(SourceChecked(path, skipped))
+
+    @on(SourceChecked)
+    def _source_checked(self, event: SourceChecked) -> None:
+        if Path(self.value("source")).expanduser() != event.source:
+            return  # an answer for a path no longer in the field
+        self._notice(event.error or describe_skipped(event.source, event.skipped), event.error)
+
+    def _notice(self, text: str, error: str | None = None) -> None:
+        notice = self.query_one("#gen-skipped", Static)
+        notice.update(Text(text, style="bold red" if error else "yellow"))
+        notice.display = bool(text)
 
     def value(self, name: str) -> str:
         return self.query_one(f"#gen-{name}", Input).value.strip()
 
     def _status(self, text: str, *, error: bool = False) -> None:
         # Text, not markup: a path or a model's message may hold brackets.
-        self.query_one("#gen-status", Static).update(Text(text, style="bold red" if error else ""))
+        status = self.query_one("#gen-status", Static)
+        status.update(Text(text, style="bold red" if error else ""))
+        status.display = bool(text)
 
     @on(Button.Pressed, "#gen-run")
     def action_run(self) -> None:
@@ -254,11 +389,11 @@ class GenerateScreen(ModalScreen[Path | None]):
 
         source, kind = setup["source"], setup["kind"]
         if kind == "synth":
-            scenarios, _ = read_scenarios(source)
+            scenarios, skipped = read_scenarios(source)
             tasks = plan_synth(scenarios)
             pool = [(s.text, f"{source.name} line {s.line}") for s in scenarios]
         else:
-            examples, _ = read_examples(source)
+            examples, skipped = read_examples(source)
             tasks = plan_distill(examples) if kind == "distill" else plan_paraphrase(examples)
             pool = (
                 []
@@ -268,6 +403,7 @@ class GenerateScreen(ModalScreen[Path | None]):
                     for e in examples
                 ]
             )
+        self.post_message(SourceChecked(source, skipped))
         try:
             model = open_model(setup["spec"], config=self.config, store=self.store)
         except InferenceError as exc:
@@ -289,8 +425,28 @@ class GenerateScreen(ModalScreen[Path | None]):
     def _ended(self, event: GenerateEnded) -> None:
         self.running = False
         if event.error or event.out is None:
-            self._status(
-                ("[b red]" if event.error else "") + event.summary + ("[/]" if event.error else "")
-            )
+            self._status(event.summary, error=event.error)
             return
         self.dismiss(event.out)
+
+
+def _input(value: str, placeholder: str, id: str, **kwargs: Any) -> Input:
+    field = Input(value, placeholder=placeholder, id=id, compact=True, **kwargs)
+    field.cursor_blink = False
+    return field
+
+
+def _row(label: str, widget: Widget) -> Horizontal:
+    """A field with its label to the left, as the judge form lays them out."""
+    return Horizontal(Label(label, classes="gen-label"), widget, classes="gen-field")
+
+
+def _cell(label: str, value: str, id: str, placeholder: str) -> Vertical:
+    """A short field with its label above, three to a row, as the cost panel lays them out."""
+    return Vertical(Label(label), _input(value, placeholder, id), classes="gen-cell")
+
+
+def _prompt(text: str, id: str) -> TextArea:
+    area = TextArea(text, id=id, classes="gen-prompt", soft_wrap=True, compact=True)
+    area.cursor_blink = False
+    return area
