@@ -8,8 +8,8 @@ interleaved and the medians compared:
 
     python bench/bench_first_rows.py [PATH] [--runs 9] [--size 120x36] [--against CHECKOUT]
 
-`--against` adds a third series, the same `ftui PATH` from another checkout (say, the commit
-before a change, from `git worktree add`), interleaved with the other two.
+`--against` adds a series, the same `ftui PATH` from another checkout (say, the commit before a
+change, from `git worktree add`), interleaved with the others; it may be given more than once.
 
 Target: the first rows within 1.5x the bare app's first frame (aim 1.2x). Needs tmux.
 """
@@ -29,7 +29,11 @@ import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
-DEFAULT_DATASET = ROOT.parent / "shared" / "datasets" / "openai-chat" / "sgd_dialogues.jsonl"
+# Beside the checkout by default; a git worktree elsewhere points at them with the variable.
+SHARED_DATASETS = Path(
+    os.environ.get("FTUI_SHARED_DATASETS") or ROOT.parent / "shared" / "datasets"
+)
+DEFAULT_DATASET = SHARED_DATASETS / "openai-chat" / "sgd_dialogues.jsonl"
 POLL_S = 0.005
 TIMEOUT_S = 60.0
 
@@ -113,7 +117,13 @@ def main() -> None:
     parser.add_argument("path", nargs="?", type=Path, default=DEFAULT_DATASET)
     parser.add_argument("--runs", type=int, default=9)
     parser.add_argument("--size", default="120x36", help="terminal size, WIDTHxHEIGHT")
-    parser.add_argument("--against", type=Path, help="another checkout of ftui to time too")
+    parser.add_argument(
+        "--against",
+        type=Path,
+        action="append",
+        default=[],
+        help="another checkout of ftui to time too (may be given more than once)",
+    )
     args = parser.parse_args()
     if shutil.which("tmux") is None:
         raise SystemExit("tmux is not installed (apt-get install tmux)")
@@ -123,8 +133,8 @@ def main() -> None:
     assert len(size) == 2, "--size is WIDTHxHEIGHT"
     python = shlex.quote(sys.executable)
     trees = {"this checkout": ROOT}
-    if args.against is not None:
-        trees[f"{args.against}"] = args.against.resolve()
+    for other in args.against:
+        trees[f"{other}"] = other.resolve()
 
     # One idle session keeps the server up between samples (it exits with its last session).
     tmux("new-session", "-d", "-s", "keep", "-x", "20", "-y", "5", "sleep 3600")
