@@ -20,6 +20,7 @@ from textual.screen import Screen
 from ftui.config import Config
 from ftui.services.root import Services
 from ftui.tui import collector
+from ftui.tui.css_cache import CachedStylesheet, css_cache_dir
 from ftui.tui.keymap import CommandsProvider, collect_commands, command
 from ftui.tui.screens.workbench import SECTIONS, WorkbenchScreen
 from ftui.tui.stylesheet import (
@@ -81,6 +82,10 @@ class FtuiApp(App[None]):
         notices: Sequence[str] = (),
     ) -> None:
         super().__init__()
+        # Before any source is added (they are when the app starts running).
+        self.stylesheet = CachedStylesheet(
+            variables=self.get_css_variables(), cache_dir=css_cache_dir()
+        )
         # Indexing and validation run in CPU-bound threads. With the default 5 ms GIL switch
         # interval the UI thread waits up to 5 ms each time it gives the GIL up while painting,
         # which adds up to hundreds of ms per key press; 1 ms keeps keys responsive.
