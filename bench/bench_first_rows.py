@@ -53,6 +53,8 @@ HELLO_SEEN = re.compile(r"\bhello\b")
 FIRST_ROW_SEEN = re.compile(r"│\s*[●\s]?\*?\s*1\s+\d+\s+[SUATD?]( [SUATD?])*\s")
 
 
+HELLO_SERIES = "bare Textual app"
+
 # A server of our own: other tmux sessions on this machine neither see nor disturb ours.
 SOCKET = f"bench-first-rows-{os.getpid()}"
 
@@ -138,39 +140,47 @@ def main() -> None:
 
     # One idle session keeps the server up between samples (it exits with its last session).
     tmux("new-session", "-d", "-s", "keep", "-x", "20", "-y", "5", "sleep 3600")
-    hello: list[float] = []
-    rows: dict[str, list[float]] = {name: [] for name in trees}
+    series = [HELLO_SERIES, *trees]
+    samples: dict[str, list[float]] = {name: [] for name in series}
     try:
         with tempfile.TemporaryDirectory() as tmp:
             script = Path(tmp) / "hello.py"
             script.write_text(HELLO)
+
+            def sample(name: str, n: int) -> float:
+                if name == HELLO_SERIES:
+                    command = f"{python} {shlex.quote(str(script))}"
+                    return time_until_seen(command, HELLO_SEEN, size, cached(tmp, "hello"))
+                # A fresh home each time: no remembered workspace, no journal to restore.
+                home = shlex.quote(str(Path(tmp) / f"home-{n}-{len(samples[name])}"))
+                env = f"{cached(tmp, name)} PYTHONPATH={shlex.quote(str(trees[name]))}"
+                env += f" FTUI_HOME={home}"
+                # As a user types it (the home comes from FTUI_HOME).
+                command = f"{python} -m ftui {shlex.quote(str(args.path))}"
+                return time_until_seen(command, FIRST_ROW_SEEN, size, env)
+
             for n in range(args.runs + 1):  # the first round only warms the file cache
-                seconds = time_until_seen(
-                    f"{python} {shlex.quote(str(script))}", HELLO_SEEN, size, cached(tmp, "hello")
-                )
-                if n:
-                    hello.append(seconds)
-                for name, tree in trees.items():
-                    # A fresh home each time: no remembered workspace, no journal to restore.
-                    home = shlex.quote(str(Path(tmp) / f"home-{n}-{len(rows[name])}"))
-                    env = f"{cached(tmp, name)} PYTHONPATH={shlex.quote(str(tree))}"
-                    env += f" FTUI_HOME={home}"
-                    # As a user types it (the home comes from FTUI_HOME).
-                    command = f"{python} -m ftui {shlex.quote(str(args.path))}"
-                    seconds = time_until_seen(command, FIRST_ROW_SEEN, size, env)
+                # Each round in another order: no series always runs right after the same one.
+                shift = n % len(series)
+                for name in series[shift:] + series[:shift]:
+                    seconds = sample(name, n)
                     if n:
-                        rows[name].append(seconds)
+                        samples[name].append(seconds)
     finally:
         tmux("kill-server")
 
+    hello = samples[HELLO_SERIES]
     hello_median = statistics.median(hello)
     print(f"dataset: {args.path} · terminal {size[0]}x{size[1]} · {args.runs} runs, interleaved")
     print(f"bare Textual app, first frame:    median {hello_median * 1000:6.0f} ms")
-    for name, samples in rows.items():
-        median = statistics.median(samples)
+    for name in trees:
+        median = statistics.median(samples[name])
+        # The ratio within each round too: a load that comes and goes moves both of a round.
+        paired = statistics.median(r / h for r, h in zip(samples[name], hello, strict=True))
         print(
             f"ftui PATH ({name}), first example row: median {median * 1000:6.0f} ms · "
-            f"{median / hello_median:.2f}x the bare app (target ≤ 1.5x, aim 1.2x)"
+            f"{median / hello_median:.2f}x the bare app, {paired:.2f}x round by round "
+            "(target ≤ 1.5x, aim 1.2x)"
         )
     print("load:", subprocess.run(["uptime"], capture_output=True, text=True).stdout.strip())
 
