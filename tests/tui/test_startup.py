@@ -9,11 +9,15 @@ import gc
 import json
 import subprocess
 import sys
+from collections import Counter
 from pathlib import Path
+from typing import Any
 
 import pytest
 from textual import events
 from textual.css.stylesheet import StylesheetParseError
+from textual.dom import DOMNode
+from textual.widget import Widget
 
 from ftui.config import Config
 from ftui.tui.app import make_app
@@ -221,3 +225,28 @@ def test_the_css_cache_keeps_no_errors_and_survives_a_bad_file(tmp_path: Path) -
     with pytest.raises(StylesheetParseError):
         parse("Static { colour: red; }")
     assert set(tmp_path.glob("*.pickle")) == before
+
+
+async def test_each_widget_is_styled_once_on_the_way_to_the_first_frame(
+    home: Path, shared_datasets: Path
+) -> None:
+    # Textual restyles a whole screen on its first resume, though its widgets were styled as
+    # they mounted; the workbench skips that pass (focus restyles only what it changes).
+    app = make_app(
+        Config(home=home), shared_datasets / "openai-chat" / "toy_chat_fine_tuning.jsonl"
+    )
+    styled: Counter[str] = Counter()
+    apply = app.stylesheet.apply
+
+    def counting_apply(node: DOMNode, *args: Any, **kwargs: Any) -> None:
+        if isinstance(node, Widget) and node.id is not None:
+            styled[node.id] += 1
+        apply(node, *args, **kwargs)
+
+    app.stylesheet.apply = counting_apply  # type: ignore[method-assign]
+    async with app.run_test(size=(120, 36)) as pilot:
+        await pilot.pause(0)
+        assert styled["example-list"] == 2, "the focused list: once as it mounts, once focused"
+        del styled["example-list"]
+        assert {"workbench", "data", "conversation", "validation", "footer"} <= set(styled)
+        assert set(styled.values()) == {1}, styled
