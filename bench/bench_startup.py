@@ -75,10 +75,12 @@ make_app(Config(home=home), dataset).run(headless=True, auto_pilot=first_frame)
 """
 )
 
-# Until the first rows of the dataset are painted (the list is filled by a thread worker).
+# Until the first rows of the dataset are painted. Polled with asyncio.sleep: each Pilot.pause
+# also waits on every widget's queue and repaints the whole screen, which delays what it polls.
 FTUI_ROWS = (
     REPORT
     + """
+import asyncio
 from pathlib import Path
 from ftui.config import Config
 from ftui.tui.app import make_app
@@ -89,7 +91,7 @@ home, dataset = Path(sys.argv[2]), Path(sys.argv[3])
 async def first_rows(pilot):
     app = pilot.app
     while not app.screen.query(ExampleList) or not app.screen.query_one(ExampleList).row_count:
-        await pilot.pause(0.005)
+        await asyncio.sleep(0.005)
     app.call_after_refresh(report, app)
 
 make_app(Config(home=home), dataset).run(headless=True, auto_pilot=first_rows)
