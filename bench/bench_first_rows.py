@@ -8,8 +8,8 @@ interleaved and the medians compared:
 
     python bench/bench_first_rows.py [PATH] [--runs 9] [--size 120x36] [--against CHECKOUT]
 
-`--against` adds a third series, the same `ftui PATH` from another checkout (say, the commit
-before a change, from `git worktree add`), interleaved with the other two.
+`--against` adds a series, the same `ftui PATH` from another checkout (say, the commit before a
+change, from `git worktree add`), interleaved with the others; it may be given more than once.
 
 Target: the first rows within 1.5x the bare app's first frame (aim 1.2x). Needs tmux.
 """
@@ -29,7 +29,11 @@ import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
-DEFAULT_DATASET = ROOT.parent / "shared" / "datasets" / "openai-chat" / "sgd_dialogues.jsonl"
+# Beside the checkout by default; a git worktree elsewhere points at them with the variable.
+SHARED_DATASETS = Path(
+    os.environ.get("FTUI_SHARED_DATASETS") or ROOT.parent / "shared" / "datasets"
+)
+DEFAULT_DATASET = SHARED_DATASETS / "openai-chat" / "sgd_dialogues.jsonl"
 POLL_S = 0.005
 TIMEOUT_S = 60.0
 
@@ -48,6 +52,8 @@ Hello().run()
 HELLO_SEEN = re.compile(r"\bhello\b")
 FIRST_ROW_SEEN = re.compile(r"│\s*[●\s]?\*?\s*1\s+\d+\s+[SUATD?]( [SUATD?])*\s")
 
+
+HELLO_SERIES = "bare Textual app"
 
 # A server of our own: other tmux sessions on this machine neither see nor disturb ours.
 SOCKET = f"bench-first-rows-{os.getpid()}"
@@ -113,7 +119,13 @@ def main() -> None:
     parser.add_argument("path", nargs="?", type=Path, default=DEFAULT_DATASET)
     parser.add_argument("--runs", type=int, default=9)
     parser.add_argument("--size", default="120x36", help="terminal size, WIDTHxHEIGHT")
-    parser.add_argument("--against", type=Path, help="another checkout of ftui to time too")
+    parser.add_argument(
+        "--against",
+        type=Path,
+        action="append",
+        default=[],
+        help="another checkout of ftui to time too (may be given more than once)",
+    )
     args = parser.parse_args()
     if shutil.which("tmux") is None:
         raise SystemExit("tmux is not installed (apt-get install tmux)")
@@ -123,44 +135,52 @@ def main() -> None:
     assert len(size) == 2, "--size is WIDTHxHEIGHT"
     python = shlex.quote(sys.executable)
     trees = {"this checkout": ROOT}
-    if args.against is not None:
-        trees[f"{args.against}"] = args.against.resolve()
+    for other in args.against:
+        trees[f"{other}"] = other.resolve()
 
     # One idle session keeps the server up between samples (it exits with its last session).
     tmux("new-session", "-d", "-s", "keep", "-x", "20", "-y", "5", "sleep 3600")
-    hello: list[float] = []
-    rows: dict[str, list[float]] = {name: [] for name in trees}
+    series = [HELLO_SERIES, *trees]
+    samples: dict[str, list[float]] = {name: [] for name in series}
     try:
         with tempfile.TemporaryDirectory() as tmp:
             script = Path(tmp) / "hello.py"
             script.write_text(HELLO)
+
+            def sample(name: str, n: int) -> float:
+                if name == HELLO_SERIES:
+                    command = f"{python} {shlex.quote(str(script))}"
+                    return time_until_seen(command, HELLO_SEEN, size, cached(tmp, "hello"))
+                # A fresh home each time: no remembered workspace, no journal to restore.
+                home = shlex.quote(str(Path(tmp) / f"home-{n}-{len(samples[name])}"))
+                env = f"{cached(tmp, name)} PYTHONPATH={shlex.quote(str(trees[name]))}"
+                env += f" FTUI_HOME={home}"
+                # As a user types it (the home comes from FTUI_HOME).
+                command = f"{python} -m ftui {shlex.quote(str(args.path))}"
+                return time_until_seen(command, FIRST_ROW_SEEN, size, env)
+
             for n in range(args.runs + 1):  # the first round only warms the file cache
-                seconds = time_until_seen(
-                    f"{python} {shlex.quote(str(script))}", HELLO_SEEN, size, cached(tmp, "hello")
-                )
-                if n:
-                    hello.append(seconds)
-                for name, tree in trees.items():
-                    # A fresh home each time: no remembered workspace, no journal to restore.
-                    home = shlex.quote(str(Path(tmp) / f"home-{n}-{len(rows[name])}"))
-                    env = f"{cached(tmp, name)} PYTHONPATH={shlex.quote(str(tree))}"
-                    env += f" FTUI_HOME={home}"
-                    # As a user types it (the home comes from FTUI_HOME).
-                    command = f"{python} -m ftui {shlex.quote(str(args.path))}"
-                    seconds = time_until_seen(command, FIRST_ROW_SEEN, size, env)
+                # Each round in another order: no series always runs right after the same one.
+                shift = n % len(series)
+                for name in series[shift:] + series[:shift]:
+                    seconds = sample(name, n)
                     if n:
-                        rows[name].append(seconds)
+                        samples[name].append(seconds)
     finally:
         tmux("kill-server")
 
+    hello = samples[HELLO_SERIES]
     hello_median = statistics.median(hello)
     print(f"dataset: {args.path} · terminal {size[0]}x{size[1]} · {args.runs} runs, interleaved")
     print(f"bare Textual app, first frame:    median {hello_median * 1000:6.0f} ms")
-    for name, samples in rows.items():
-        median = statistics.median(samples)
+    for name in trees:
+        median = statistics.median(samples[name])
+        # The ratio within each round too: a load that comes and goes moves both of a round.
+        paired = statistics.median(r / h for r, h in zip(samples[name], hello, strict=True))
         print(
             f"ftui PATH ({name}), first example row: median {median * 1000:6.0f} ms · "
-            f"{median / hello_median:.2f}x the bare app (target ≤ 1.5x, aim 1.2x)"
+            f"{median / hello_median:.2f}x the bare app, {paired:.2f}x round by round "
+            "(target ≤ 1.5x, aim 1.2x)"
         )
     print("load:", subprocess.run(["uptime"], capture_output=True, text=True).stdout.strip())
 

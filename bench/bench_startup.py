@@ -5,9 +5,13 @@ the time from spawning the process to its first painted frame (interpreter start
 compose, first paint), so both sides pay the same fixed costs. Runs are interleaved and the
 medians compared:
 
-    python bench/bench_startup.py [--runs 9]
+    python bench/bench_startup.py [--runs 15] [--against CHECKOUT]
 
-Target: ftui's first screen within 1.5x the hello app's time.
+`--against` times the same ftui cases from another checkout too (say, the commit before a change,
+from `git worktree add`), interleaved with the rest, and prints this checkout's medians over its;
+it may be given more than once.
+
+Targets: ftui's first screen within 1.5x the hello app's time, and no worse than `--against`.
 """
 
 from __future__ import annotations
@@ -20,6 +24,12 @@ import sys
 import tempfile
 import time
 from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+HELLO_CASE = "bare Textual hello app (baseline)"
+NO_DATASET = "ftui, no dataset"
+ON_DATASET = "ftui on the demo dataset"
+FIRST_ROWS = "ftui, until the first rows show"
 
 # Each child gets the parent's clock reading taken just before it was spawned, and writes how long
 # after that its first frame was painted (straight to fd 1: Textual captures print()).
@@ -65,10 +75,12 @@ make_app(Config(home=home), dataset).run(headless=True, auto_pilot=first_frame)
 """
 )
 
-# Until the first rows of the dataset are painted (the list is filled by a thread worker).
+# Until the first rows of the dataset are painted. Polled with asyncio.sleep: each Pilot.pause
+# also waits on every widget's queue and repaints the whole screen, which delays what it polls.
 FTUI_ROWS = (
     REPORT
     + """
+import asyncio
 from pathlib import Path
 from ftui.config import Config
 from ftui.tui.app import make_app
@@ -79,7 +91,7 @@ home, dataset = Path(sys.argv[2]), Path(sys.argv[3])
 async def first_rows(pilot):
     app = pilot.app
     while not app.screen.query(ExampleList) or not app.screen.query_one(ExampleList).row_count:
-        await pilot.pause(0.005)
+        await asyncio.sleep(0.005)
     app.call_after_refresh(report, app)
 
 make_app(Config(home=home), dataset).run(headless=True, auto_pilot=first_rows)
@@ -87,56 +99,87 @@ make_app(Config(home=home), dataset).run(headless=True, auto_pilot=first_rows)
 )
 
 
-def child_env(pycache: Path) -> dict[str, str]:
-    """As an installed app runs: bytecode cached (in a private folder, not the source tree)."""
+def child_env(pycache: Path, tree: Path) -> dict[str, str]:
+    """As an installed app runs: bytecode cached (in a private folder, not the source tree),
+    and the ftui of `tree` imported."""
     env = {k: v for k, v in os.environ.items() if k != "PYTHONDONTWRITEBYTECODE"}
     env["PYTHONPYCACHEPREFIX"] = str(pycache)
+    env["PYTHONPATH"] = str(tree)
     return env
 
 
 def timed(env: dict[str, str], code: str, *args: str) -> float:
-    """Seconds from spawning the child to its first frame (its exit is not counted)."""
+    """Seconds from spawning the child to its first frame (its exit is not counted).
+
+    Not run in a checkout: `python -c` puts the working directory first on sys.path, ahead of
+    PYTHONPATH, and would import that checkout's ftui whatever the series."""
     command = [sys.executable, "-c", code, str(time.time()), *args]
-    done = subprocess.run(command, check=True, capture_output=True, env=env, text=True)
+    done = subprocess.run(
+        command,
+        check=True,
+        capture_output=True,
+        env=env,
+        text=True,
+        cwd=tempfile.gettempdir(),
+    )
     return float(done.stdout.split()[0])
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--runs", type=int, default=9)
+    parser.add_argument("--runs", type=int, default=15)
+    parser.add_argument(
+        "--against",
+        type=Path,
+        action="append",
+        default=[],
+        help="another checkout of ftui to time too (may be given more than once)",
+    )
     args = parser.parse_args()
 
     from ftui.core.dataset.demo import create_demo_workspace
 
+    trees = {"": ROOT}
+    for other in args.against:
+        trees[f" [{other.name}]"] = other.resolve()
     with tempfile.TemporaryDirectory() as tmp:
         home = Path(tmp) / "home"
         dataset = create_demo_workspace(Path(tmp) / "ws")
-        cases = {
-            "bare Textual hello app (baseline)": (HELLO,),
-            "ftui, no dataset": (FTUI, str(home)),
-            "ftui on the demo dataset": (FTUI, str(home), str(dataset)),
-            "ftui, until the first rows show": (FTUI_ROWS, str(home), str(dataset)),
+        pycache = Path(tmp) / "pycache"
+        cases: dict[str, tuple[dict[str, str], tuple[str, ...]]] = {
+            HELLO_CASE: (child_env(pycache, ROOT), (HELLO,))
         }
-        env = child_env(Path(tmp) / "pycache")
-        for code_and_args in cases.values():  # warm the OS file cache and .pyc files once
+        for suffix, tree in trees.items():
+            env = child_env(pycache, tree)
+            cases[NO_DATASET + suffix] = (env, (FTUI, str(home)))
+            cases[ON_DATASET + suffix] = (env, (FTUI, str(home), str(dataset)))
+            cases[FIRST_ROWS + suffix] = (env, (FTUI_ROWS, str(home), str(dataset)))
+        for env, code_and_args in cases.values():  # warm the OS file cache and .pyc files once
             timed(env, *code_and_args)
         samples: dict[str, list[float]] = {name: [] for name in cases}
         for _ in range(args.runs):
-            for name, code_and_args in cases.items():
+            for name, (env, code_and_args) in cases.items():
                 samples[name].append(timed(env, *code_and_args))
 
-    baseline = statistics.median(samples["bare Textual hello app (baseline)"])
+    medians = {name: statistics.median(values) for name, values in samples.items()}
+    baseline = medians[HELLO_CASE]
+    width = max(len(name) for name in cases) + 1
     print(f"Cold start: process spawn to first frame, {args.runs} interleaved runs each")
-    print(f"{'case':<36} {'median':>9} {'min':>9} {'max':>9} {'vs hello':>9}")
+    print(f"{'case':<{width}} {'median':>9} {'min':>9} {'max':>9} {'vs hello':>9}")
     for name, values in samples.items():
-        median = statistics.median(values)
         print(
-            f"{name:<36} {median * 1000:>7.0f}ms {min(values) * 1000:>7.0f}ms "
-            f"{max(values) * 1000:>7.0f}ms {median / baseline:>8.2f}x"
+            f"{name:<{width}} {medians[name] * 1000:>7.0f}ms {min(values) * 1000:>7.0f}ms "
+            f"{max(values) * 1000:>7.0f}ms {medians[name] / baseline:>8.2f}x"
         )
-    ratio = statistics.median(samples["ftui on the demo dataset"]) / baseline
+    ratio = medians[ON_DATASET] / baseline
     verdict = "within" if ratio <= 1.5 else "OVER"
     print(f"ftui on a dataset: {ratio:.2f}x the hello app ({verdict} the 1.5x target)")
+    for suffix in list(trees)[1:]:
+        for case in (NO_DATASET, ON_DATASET, FIRST_ROWS):
+            ratio = medians[case] / medians[case + suffix]
+            verdict = "no worse" if ratio <= 1.0 else "WORSE"
+            print(f"{case}: {ratio:.2f}x{suffix} ({verdict} than it; target ≤ 1.00x)")
+    print("load:", subprocess.run(["uptime"], capture_output=True, text=True).stdout.strip())
 
 
 if __name__ == "__main__":

@@ -27,6 +27,9 @@ def main(argv: list[str] | None = None) -> None:
     args = sys.argv[1:] if argv is None else argv
     path = opens_a_file(args)
     if path is not None:
+        from ftui.tui import collector
+
+        collector.pause()  # the imports are most of what it would walk; the app resumes it
         from ftui.config import SettingsError, load_config
 
         try:

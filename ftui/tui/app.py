@@ -19,6 +19,8 @@ from textual.screen import Screen
 
 from ftui.config import Config
 from ftui.services.root import Services
+from ftui.tui import collector
+from ftui.tui.css_cache import CachedStylesheet, css_cache_dir
 from ftui.tui.keymap import CommandsProvider, collect_commands, command
 from ftui.tui.screens.workbench import SECTIONS, WorkbenchScreen
 from ftui.tui.stylesheet import (
@@ -80,6 +82,10 @@ class FtuiApp(App[None]):
         notices: Sequence[str] = (),
     ) -> None:
         super().__init__()
+        # Before any source is added (they are when the app starts running).
+        self.stylesheet = CachedStylesheet(
+            variables=self.get_css_variables(), cache_dir=css_cache_dir()
+        )
         # Indexing and validation run in CPU-bound threads. With the default 5 ms GIL switch
         # interval the UI thread waits up to 5 ms each time it gives the GIL up while painting,
         # which adds up to hundreds of ms per key press; 1 ms keeps keys responsive.
@@ -99,12 +105,17 @@ class FtuiApp(App[None]):
         self.workbench.update_classes(dict.fromkeys(classes, True), update=False)
         return self.workbench
 
+    def on_load(self) -> None:
+        collector.pause()  # until the first frame is painted (see ftui.tui.collector)
+
     def on_mount(self) -> None:
         self._apply_theme(self.config.ui.theme)
         for notice in self._notices:
             self.notify(notice, timeout=10, markup=False)
+        self.call_after_refresh(collector.resume)
 
     def on_unmount(self) -> None:
+        collector.resume()  # an app that never painted must not leave it off
         self.services.close()
 
     def _apply_theme(self, theme: str) -> None:

@@ -10,37 +10,55 @@ just has no first rows: the session's open reports what is wrong with it.
 from __future__ import annotations
 
 import os
-from pathlib import Path
+from typing import Any
 
-from ftui.core.dataset.formats import DatasetFormat, detect_format, example_messages
+from ftui.core.dataset.formats import (
+    DatasetFormat,
+    detect_format,
+    detect_format_of,
+    example_messages,
+)
 from ftui.core.dataset.index import ExampleIndex, scan_index
 from ftui.core.editing.row_summary import RowSummary, first_user_text, role_pattern
 
 __all__ = ["FirstRows"]
+
+# As many records as `detect_format` samples, and as many rows as a tall terminal shows: read
+# once, they tell the format and give the first screen its rows.
+SAMPLE_RECORDS = 50
+# Rows further down are read this many at a time (one read each) as the cursor gets to them.
+READ_AHEAD = 64
 
 
 class FirstRows:
     """The rows of the first chunk of a file, as the session will show them before validation
     (no token counts, no findings). Rows are built when asked for, so only a screenful is read."""
 
-    def __init__(self, index: ExampleIndex, fmt: DatasetFormat) -> None:
+    def __init__(
+        self, index: ExampleIndex, fmt: DatasetFormat, values: dict[int, Any] | None = None
+    ) -> None:
         self._index = index
         self._format = fmt
+        self._values = dict(values or {})  # parsed records not made into rows yet
         self._rows: dict[int, RowSummary] = {}
 
     @classmethod
     def read(cls, path: str | os.PathLike[str], fmt: str | None = None) -> FirstRows | None:
         """The first rows of `path`, or None when it cannot be read (the open will say why)."""
         try:
-            detected = DatasetFormat(fmt) if fmt else detect_format(Path(path))
             scanner = scan_index(path)
             try:
                 index = next(scanner)
             finally:
                 scanner.close()
+            records = index.read_range(0, SAMPLE_RECORDS)
+            values = {record.index: record.value for record in records}
+            detected = DatasetFormat(fmt) if fmt else _detect(path, index, list(values.values()))
         except Exception:  # any failure here is reported by the session's own open
             return None
-        return cls(index, detected) if len(index) else None
+        if detected is None or not len(index):
+            return None
+        return cls(index, detected, values)
 
     def __len__(self) -> int:
         return len(self._index)
@@ -50,7 +68,11 @@ class FirstRows:
         if row is None:
             if not 0 <= pos < len(self._index):
                 raise IndexError(pos)
-            value = self._index.read(pos).value
+            if pos not in self._values:
+                for record in self._index.read_range(pos, pos + READ_AHEAD):
+                    if record.index not in self._rows:
+                        self._values[record.index] = record.value
+            value = self._values.pop(pos)
             messages = example_messages(value, self._format) if value is not None else []
             row = RowSummary(
                 number=pos + 1,
@@ -63,3 +85,16 @@ class FirstRows:
             )
             self._rows[pos] = row
         return row
+
+
+def _detect(
+    path: str | os.PathLike[str], index: ExampleIndex, values: list[Any]
+) -> DatasetFormat | None:
+    """What `detect_format` says, from the records read already (the same first records)."""
+    if len(values) < SAMPLE_RECORDS and not index.complete:
+        # A first chunk of a few huge records: the sample goes on past it.
+        return detect_format(path)
+    detected = detect_format_of([v for v in values if isinstance(v, dict)], layout=index.kind)
+    if detected is None and index.kind == "jsonl":
+        return DatasetFormat.OPENAI  # as detect_format: JSONL is validated as OpenAI chat
+    return detected

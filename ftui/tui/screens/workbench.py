@@ -11,7 +11,7 @@ from __future__ import annotations
 import importlib
 from pathlib import Path
 
-from textual import on, work
+from textual import events, on, work
 from textual.app import ComposeResult
 from textual.screen import Screen
 from textual.widget import Widget
@@ -53,6 +53,7 @@ class WorkbenchScreen(Screen[None]):
         self._fmt = fmt
         # "Judge this run" (and the model to judge as B) before the Judge pane is built.
         self._judge_run: tuple[str, str | None] | None = None
+        self._resumed_once = False
 
     def compose(self) -> ComposeResult:
         yield WorkbenchHeader(SECTIONS, id="header")
@@ -60,6 +61,15 @@ class WorkbenchScreen(Screen[None]):
         with ContentSwitcher(initial="data", id="sections"):
             yield DataSection(self.config, self._initial_path, fmt=self._fmt, id="data")
         yield Footer(id="footer", compact=True, show_command_palette=False)
+
+    def on_screen_resume(self, event: events.ScreenResume) -> None:
+        # On its first resume Textual styles the whole screen again, though every widget was
+        # styled as it mounted a moment ago (and focus restyles what it changes): a third of
+        # the time from compose to the first frame. Later resumes (after a theme change, say)
+        # still restyle.
+        if not self._resumed_once:
+            self._resumed_once = True
+            event.refresh_styles = False
 
     def on_mount(self) -> None:
         self.query_one(DataSection).focus_list()
