@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 import os
+import shutil
+import tempfile
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -12,6 +15,16 @@ SHARED_DATASETS = Path(
     os.environ.get("FTUI_SHARED_DATASETS")
     or Path(__file__).resolve().parents[1].parent / "shared" / "datasets"
 )
+
+
+@pytest.fixture(autouse=True, scope="session")
+def _isolated_cache() -> Iterator[None]:
+    """ftui's regenerable caches (parsed CSS) go to one folder per test process, not the user's
+    ~/.cache; shared by the session, so the tests of a warm start find it warm."""
+    cache = tempfile.mkdtemp(prefix="ftui-cache-")
+    os.environ["XDG_CACHE_HOME"] = cache
+    yield
+    shutil.rmtree(cache, ignore_errors=True)
 
 
 @pytest.fixture(autouse=True)
