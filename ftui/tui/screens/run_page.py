@@ -362,7 +362,7 @@ class RunScreen(Screen[RunPageResult]):
             "i",
             "toggle_side",
             "Details",
-            "Show or hide the run's details (summary, dataset, metrics, artifacts, config).",
+            "Open or close the run's details (summary, dataset, metrics, artifacts, config).",
             show=True,
         ),
         command("c", "compare", "Compare", "Compare this run with another one of the history."),
