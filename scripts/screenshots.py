@@ -244,6 +244,7 @@ SHOTS: list[tuple[str, list[Step]]] = [
     ("jobs-openai", [keys("2"), keys("ctrl+b")]),
     ("runs", [keys("3")]),
     ("run-live", [keys("3"), keys("enter"), wait_for_monitor]),
+    ("run-live-details", [keys("3"), keys("enter"), wait_for_monitor, keys("i")]),
     ("judge", [keys("4")]),
     ("judge-results", [keys("4"), open_judge_session, keys("j")]),
     ("judge-vote", [keys("4"), open_judge_session, keys("v"), keys("l")]),

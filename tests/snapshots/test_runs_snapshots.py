@@ -169,6 +169,18 @@ def test_run_page(snap_compare, store: RunStore) -> None:
     assert snap_compare(RunsApp(store), terminal_size=SIZE, run_before=open_first_finished)
 
 
+def test_run_page_details(snap_compare, store: RunStore) -> None:
+    async def open_details(pilot: Pilot[None]) -> None:
+        await settle(pilot)
+        await pilot.press("down", "enter")
+        await settle(pilot)
+        await settle(pilot)
+        await pilot.press("i")
+        await settle(pilot)
+
+    assert snap_compare(RunsApp(store), terminal_size=SIZE, run_before=open_details)
+
+
 def test_compare_screen(snap_compare, store: RunStore) -> None:
     async def compare(pilot: Pilot[None]) -> None:
         await settle(pilot)

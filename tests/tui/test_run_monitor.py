@@ -28,6 +28,7 @@ from ftui.tui.screens.runs_compare import CompareScreen
 from ftui.tui.stylesheet import APP_CSS, HORIZONTAL_BREAKPOINTS, VERTICAL_BREAKPOINTS
 from ftui.tui.widgets.log_view import LogPanel
 from ftui.tui.widgets.loss_chart import LossChart
+from ftui.tui.widgets.run_details import RunDetails
 from ftui.tui.widgets.run_header import RunHeader
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -146,10 +147,12 @@ async def test_a_live_run_shows_progress_eta_eval_curve_alerts_and_its_output(
         assert "train" in glance and "eval" in glance
         alerts = rendered(header.query_one("#header-alerts", Static))
         assert "overfitting at steps 20–40" in alerts and "fewer epochs" in alerts
-        # The summary follows the run: its step, not the one the page opened with.
-        await until(
-            pilot, lambda: "40 / 100" in rendered(page.query_one("#run-summary")), "summary"
-        )
+        # The summary follows the run (its step, not the one the page opened with), closed
+        # details too, and shows where it is when they open.
+        details = page.query_one(RunDetails)
+        await until(pilot, lambda: "40 / 100" in details.sections.get("Run", ""), "summary")
+        await pilot.press("i")
+        assert "40 / 100" in rendered(details.text)
         # Both curves are in the chart, eval's falling as train's does.
         await until(pilot, lambda: "valid_loss" in page.query_one(LossChart).series, "eval curve")
         valid = page.query_one(LossChart).series["valid_loss"]
@@ -213,7 +216,8 @@ async def test_a_finished_openai_run_replays_its_checkpoint_metrics(
     async with app.run_test(size=(160, 48)) as pilot:
         page = await open_page(app, pilot, run.id)
         assert page.monitor is None  # over: replayed from the store and the log
-        artifacts = rendered(page.query_one("#run-artifacts"))
+        await pilot.press("i")
+        artifacts = rendered(page.query_one(RunDetails).text)
         assert "ckpt-step-30" in artifacts and "valid_loss 1.25" in artifacts
         assert "best checkpoint: step 20, ft:gpt-4o-mini:org::ckpt-step-20" in artifacts
         progress = rendered(page.query_one(RunHeader).query_one("#header-progress", Static))
@@ -253,12 +257,13 @@ async def test_chart_and_log_keys(store: RunStore, tmp_path: Path) -> None:
         assert chart.zoom_steps == 200 and "last 200 steps" in chart.full_title
         await pilot.press("m")
         assert chart.title == "learning rate"
-        # Details hide and come back; the chart takes the room.
-        side = page.query_one("#run-side")
+        # Details open over the chart and close again.
+        details = page.query_one(RunDetails)
+        assert not details.display
         await pilot.press("i")
-        assert not side.display
+        assert details.display and details.region.width == 60
         await pilot.press("i")
-        assert side.display
+        assert not details.display
         # A finished run that left no train.log shows its events; search them.
         events_panel = page.query_one("#run-events", LogPanel)
         assert events_panel.display
@@ -292,7 +297,45 @@ async def test_the_checkpoint_key_is_offered_on_a_running_local_run_only(
         assert not page.check_action("control", ("checkpoint",))
 
 
-async def test_narrow_terminal_details_replace_the_chart(store: RunStore, tmp_path: Path) -> None:
+async def test_the_details_open_over_the_page_and_nothing_beneath_is_laid_out_again(
+    store: RunStore, tmp_path: Path
+) -> None:
+    run = new_run(store, tmp_path)
+    with EventWriter(run.events_path) as writer:
+        writer.status("running")
+        for step in range(1, 201):
+            writer.metric(step, {"train_loss": 2 - step / 200})
+        writer.status("succeeded")
+    store.ingest_events(run.id)
+    app = PageApp(store)
+    async with app.run_test(size=(160, 48)) as pilot:
+        page = await open_page(app, pilot, run.id)
+        chart, details = page.query_one(LossChart), page.query_one(RunDetails)
+        main = page.query_one("#run-main")
+        await until(pilot, lambda: chart.builds > 0, "the chart")
+        await app.workers.wait_for_complete()
+        await pilot.pause()
+        regions = {widget: widget.region for widget in page.query("#run-main, #run-main *")}
+        builds = chart.builds
+        assert main.region.width == 160 and chart.region.width == 160
+        await pilot.press("i")
+        # Open: on the right, over the chart and logs, painted with every section.
+        assert details.display and details.region == main.region._replace(x=100, width=60)
+        assert app.screen.get_widget_at(120, 20)[0] in (details, details.text)
+        text = rendered(details.text)
+        assert all(name in text for name in ("Run", "Dataset", "Metrics", "Artifacts", "Config"))
+        assert "train_loss" in text and "succeeded" in text
+        await pilot.press("i")
+        assert not details.display
+        await app.workers.wait_for_complete()
+        await pilot.pause()
+        # Beneath, nothing moved or changed size, and the chart was not built again.
+        assert {widget: widget.region for widget in regions} == regions
+        assert chart.builds == builds
+        assert app.screen.get_widget_at(120, 20)[0] is chart
+
+
+async def test_narrow_terminal_details_cover_the_page(store: RunStore, tmp_path: Path) -> None:
     run = new_run(store, tmp_path)
     with EventWriter(run.events_path) as writer:
         writer.status("succeeded")
@@ -300,12 +343,12 @@ async def test_narrow_terminal_details_replace_the_chart(store: RunStore, tmp_pa
     app = PageApp(store)
     async with app.run_test(size=(80, 24)) as pilot:
         page = await open_page(app, pilot, run.id)
-        side, main = page.query_one("#run-side"), page.query_one("#run-main")
-        assert side.region.width == 0 and main.region.width == 80
+        details, main = page.query_one(RunDetails), page.query_one("#run-main")
+        assert not details.display and main.region.width == 80
         await pilot.press("i")
-        assert side.region.width == 80 and main.region.width == 0
+        assert details.region == main.region and main.region.width == 80
         await pilot.press("i")
-        assert main.region.width == 80
+        assert not details.display and main.region.width == 80
 
 
 async def test_a_flood_is_shown_in_batches_with_bounded_memory_and_keys_answered(

@@ -21,7 +21,7 @@ from typing import TYPE_CHECKING, Any, ClassVar
 from rich.markup import escape
 from textual import on, work
 from textual.app import ComposeResult
-from textual.containers import Horizontal, Vertical, VerticalScroll
+from textual.containers import Horizontal, Vertical
 from textual.screen import Screen
 from textual.widgets import Footer, Static
 from textual.worker import Worker, WorkerState
@@ -51,7 +51,8 @@ from ftui.tui.sections.runs_actions import (
 from ftui.tui.widgets.config_diff import flatten_config, show_value
 from ftui.tui.widgets.log_view import LogPanel
 from ftui.tui.widgets.loss_chart import LossChart
-from ftui.tui.widgets.run_header import RESOURCES, RunHeader, update_text
+from ftui.tui.widgets.run_details import RunDetails
+from ftui.tui.widgets.run_header import RESOURCES, RunHeader
 
 if TYPE_CHECKING:
     from ftui.services.backends.base import Capabilities
@@ -309,13 +310,20 @@ class RunScreen(Screen[RunPageResult]):
     COMMAND_GROUP = "Run"
     DEFAULT_CSS = """
     RunScreen #run-title { height: 1; padding: 0 1; background: $panel; text-style: bold; }
-    RunScreen #run-body { height: 1fr; }
-    RunScreen #run-side { width: 60; min-width: 40; border-right: solid $panel; }
-    RunScreen.-narrow #run-side { display: none; }
-    RunScreen.-narrow #run-side.-shown { display: block; width: 1fr; border-right: none; }
-    RunScreen.-narrow #run-main.-covered { display: none; }
-    RunScreen .run-heading { margin-top: 1; padding: 0 1; text-style: bold; color: $accent; }
-    RunScreen .run-block { padding: 0 1; }
+    /* The details open over the body's right, on a layer of their own: nothing beneath moves,
+       and what reads from the left (the progress line, alerts, the y axis, log lines) shows. */
+    RunScreen #run-body { height: 1fr; layers: default details; }
+    RunScreen #run-details {
+        layer: details;
+        dock: right;
+        display: none;
+        width: 60;
+        height: 100%;
+        background: $surface;
+        border-left: solid $panel;
+    }
+    RunScreen.-narrow #run-details { width: 100%; border-left: none; }
+    RunScreen #run-details-text { padding: 0 1; }
     RunScreen #run-main { width: 1fr; }
     RunScreen #run-chart { height: 1fr; min-height: 8; }
     RunScreen LogPanel { height: 12; border-top: solid $panel; }
@@ -354,7 +362,7 @@ class RunScreen(Screen[RunPageResult]):
             "i",
             "toggle_side",
             "Details",
-            "Show or hide the run's details (summary, dataset, metrics, artifacts, config).",
+            "Open or close the run's details (summary, dataset, metrics, artifacts, config).",
             show=True,
         ),
         command("c", "compare", "Compare", "Compare this run with another one of the history."),
@@ -396,17 +404,7 @@ class RunScreen(Screen[RunPageResult]):
     def compose(self) -> ComposeResult:
         yield Static(f"Run {self.run_id} · loading…", id="run-title", markup=False)
         with Horizontal(id="run-body"):
-            with VerticalScroll(id="run-side"):
-                yield Static("Run", classes="run-heading")
-                yield Static("", id="run-summary", classes="run-block")
-                yield Static("Dataset", classes="run-heading")
-                yield Static("", id="run-dataset", classes="run-block")
-                yield Static("Metrics", classes="run-heading")
-                yield Static("", id="run-metrics", classes="run-block")
-                yield Static("Artifacts", classes="run-heading")
-                yield Static("", id="run-artifacts", classes="run-block")
-                yield Static("Config", classes="run-heading")
-                yield Static("", id="run-config", classes="run-block")
+            yield RunDetails(id="run-details")
             with Vertical(id="run-main"):
                 yield RunHeader(id="run-header")
                 yield LossChart(id="run-chart")
@@ -458,10 +456,11 @@ class RunScreen(Screen[RunPageResult]):
         self._show_logs(data)
         self._show_title()
         self._show_state(run, data.state, self._replayed_progress(data))
-        self.query_one("#run-dataset", Static).update(describe_dataset(run, data.dataset_state))
-        artifacts = describe_artifacts(data.artifacts, data.summary)
-        self.query_one("#run-artifacts", Static).update(artifacts)
-        self.query_one("#run-config", Static).update(describe_config(run.config))
+        self.query_one(RunDetails).show(
+            dataset=describe_dataset(run, data.dataset_state),
+            artifacts=describe_artifacts(data.artifacts, data.summary),
+            config=describe_config(run.config),
+        )
         self._draw_chart()
         self.refresh_bindings()
 
@@ -505,14 +504,19 @@ class RunScreen(Screen[RunPageResult]):
         self.progress = progress
         if details:
             self._details_at = time.monotonic()
-            update_text(self.query_one("#run-summary", Static), describe_summary(run, self.now))
-            metrics = describe_metrics(self.data.summary)
-            update_text(self.query_one("#run-metrics", Static), metrics)
+            self._show_details(run)
         losses = {
             name: [value for _, value in self.data.series.get(name, [])[-SPARK_POINTS:]]
             for name in ("train_loss", "valid_loss")
         }
         self.query_one(RunHeader).show(state, progress, losses)
+
+    def _show_details(self, run: Run) -> None:
+        assert self.data is not None
+        details = self.query_one(RunDetails)
+        details.show(
+            summary=describe_summary(run, self.now), metrics=describe_metrics(self.data.summary)
+        )
 
     # -- following a live run -------------------------------------------------------------------
 
@@ -562,9 +566,7 @@ class RunScreen(Screen[RunPageResult]):
         if batch is None and self._details_stale and now - self._details_at >= DETAILS_INTERVAL:
             self._details_stale = False  # the last batch's, once the log went quiet
             self._details_at = now
-            run = self.data.run
-            update_text(self.query_one("#run-summary", Static), describe_summary(run, self.now))
-            update_text(self.query_one("#run-metrics", Static), describe_metrics(self.data.summary))
+            self._show_details(self.data.run)
         if batch is None and now - self._clock_at >= CLOCK_INTERVAL:
             self._clock_at = now
             progress = monitor.progress(self._clock())
@@ -713,15 +715,9 @@ class RunScreen(Screen[RunPageResult]):
         self.load()
 
     def action_toggle_side(self) -> None:
-        """Details beside the chart, or not; on a narrow terminal, in place of it."""
-        side = self.query_one("#run-side")
-        if self.has_class("-narrow"):
-            # Classes on the two containers only: one on the screen would restyle all of it.
-            shown = not side.has_class("-shown")
-            side.set_class(shown, "-shown")
-            self.query_one("#run-main").set_class(shown, "-covered")
-        else:
-            side.display = not side.display
+        """Open the details over the right of the page (all of it on a narrow terminal), or close
+        them; the chart and logs beneath keep their place and size."""
+        self.query_one(RunDetails).toggle()
 
     def action_control(self, action: str) -> None:
         if self.data is not None and self.check_action("control", (action,)):
