@@ -29,7 +29,9 @@ def main(argv: list[str] | None = None) -> None:
     if path is not None:
         from ftui.tui import collector
 
-        collector.pause()  # the imports are most of what it would walk; the app resumes it
+        # The imports are most of what it would walk; the app resumes it, and the start-up
+        # heap, which lives as long as the app, is frozen out of later collections.
+        collector.pause(freeze_after=True)
         from ftui.config import SettingsError, load_config
 
         try:

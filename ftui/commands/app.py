@@ -52,7 +52,7 @@ def _check_dataset(path: Path) -> None:
 def _run_app(config: Config, path: Path | None, *, fmt: str | None, notices: list[str]) -> None:
     from ftui.tui import collector
 
-    collector.pause()  # as `ftui PATH` does (ftui.entry): the app resumes it once painted
+    collector.pause(freeze_after=True)  # as `ftui PATH` does (ftui.entry)
     from ftui.tui.app import make_app
 
     make_app(config, path, fmt=fmt, notices=notices).run()

@@ -250,3 +250,24 @@ async def test_each_widget_is_styled_once_on_the_way_to_the_first_frame(
         del styled["example-list"]
         assert {"workbench", "data", "conversation", "validation", "footer"} <= set(styled)
         assert set(styled.values()) == {1}, styled
+
+
+def test_the_command_line_s_start_freezes_its_heap_once_painted() -> None:
+    """`ftui` pauses the collector with freeze_after: the objects alive at the first frame go to
+    the permanent generation, so a later full collection does not walk them again."""
+    from ftui.tui import collector
+
+    gc.unfreeze()
+    try:
+        collector.pause(freeze_after=True)
+        collector.pause()  # the app's own pause, later, keeps the request
+        assert not gc.isenabled() and gc.get_freeze_count() == 0
+        collector.resume()
+        assert gc.isenabled() and gc.get_freeze_count() > 0
+        frozen = gc.get_freeze_count()
+        collector.pause()
+        collector.resume()  # a later pause without the request freezes nothing more
+        assert gc.get_freeze_count() == frozen
+    finally:
+        gc.unfreeze()
+        gc.enable()
