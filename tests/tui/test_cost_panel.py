@@ -7,6 +7,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
+from textual import events
 from textual.widgets import Input, Static
 
 from ftui.tui.screens.cost import CostScreen, TokensCounted
@@ -21,6 +22,40 @@ async def set_input(pilot: Any, screen: CostScreen, id: str, value: str) -> None
     field = screen.query_one(f"#{id}", Input)
     field.value = value
     await settle(pilot)
+
+
+async def burst(pilot: Any, *keys: str) -> None:
+    """Post keys all at once, as a terminal delivers a fast typist's keys in one read."""
+    app = pilot.app
+    for key in keys:
+        event = events.Key(key, key if len(key) == 1 else None)
+        event.set_sender(app)
+        app.post_message(event)
+    await settle(pilot)
+
+
+async def test_a_burst_of_backspaces_and_digits_keeps_its_order(
+    app_factory: Any, demo_path: Path
+) -> None:
+    app = app_factory(demo_path)
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(pilot)
+        await press(pilot, "$")
+        await settle(pilot)
+        screen = app.screen
+        assert isinstance(screen, CostScreen)
+        await press(pilot, "tab", "tab")
+        field = screen.query_one("#cost-requests", Input)
+        assert app.focused is field and field.value == "1000"
+
+        await burst(pilot, "end", *["backspace"] * 4, "1", "2", "3", "4")
+        assert field.value == "1234"
+        assert "Requests     1,234 a day" in text_of(screen, "cost-result")
+        await burst(pilot, "backspace", "backspace", "7", "7")
+        assert field.value == "1277"
+        await burst(pilot, "left", "left", "delete", "9", "home", "delete", "5")
+        assert field.value == "5297"
+        assert "Requests     5,297 a day" in text_of(screen, "cost-result")
 
 
 async def test_the_panel_estimates_recomputes_and_closes(

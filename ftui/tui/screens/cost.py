@@ -12,7 +12,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, ClassVar
 
-from textual import on, work
+from textual import events, on, work
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal, Vertical, VerticalScroll
@@ -39,6 +39,24 @@ class TokensCounted(Message):
     key: tuple[str, str | None]
     tokens: DatasetTokens | None
     error: str | None = None
+
+
+class CostInput(Input):
+    """An Input that runs its own key bindings (backspace, delete, cursor moves) as it reads
+    the key, in the order typed.
+
+    Textual resolves a non-priority binding only once the key has bubbled up to the App, while a
+    printable key is inserted at once: in a burst such as `⌫ ⌫ 7 7` the digits land first and the
+    backspaces then erase them. Handling the field's own bindings here keeps every key in order.
+    """
+
+    async def _on_key(self, event: events.Key) -> None:
+        for binding in self._bindings.key_to_bindings.get(event.key, ()):
+            # App.run_action says whether it ran (Widget.run_action returns None).
+            if not binding.priority and await self.app.run_action(binding.action, self):
+                event.stop()
+                event.prevent_default()  # Input's own handler, next in the MRO, is skipped
+                return
 
 
 class CostScreen(ModalScreen[None]):
@@ -71,7 +89,7 @@ class CostScreen(ModalScreen[None]):
             yield Static("tab: next field · esc: close", classes="dialog-hint")
 
     def _field(self, label: str, value: str, id: str, placeholder: str = "") -> Vertical:
-        field = Input(value, placeholder=placeholder, id=id, compact=True)
+        field = CostInput(value, placeholder=placeholder, id=id, compact=True)
         field.cursor_blink = False
         return Vertical(Label(label), field, classes="cost-field")
 
