@@ -8,7 +8,7 @@ from pathlib import Path
 from typing import Any
 
 from textual import events
-from textual.widgets import Input, Static
+from textual.widgets import Input, Label, Static
 
 from ftui.tui.screens.cost import CostScreen, TokensCounted
 from tests.tui.conftest import SIZE, Recorder, data_section, press, settle
@@ -56,6 +56,31 @@ async def test_a_burst_of_backspaces_and_digits_keeps_its_order(
         await burst(pilot, "left", "left", "delete", "9", "home", "delete", "5")
         assert field.value == "5297"
         assert "Requests     5,297 a day" in text_of(screen, "cost-result")
+
+
+async def test_an_emptied_number_asks_for_one_and_is_never_priced_as_zero(
+    app_factory: Any, demo_path: Path
+) -> None:
+    app = app_factory(demo_path)
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(pilot)
+        await press(pilot, "$")
+        await settle(pilot)
+        screen = app.screen
+        assert isinstance(screen, CostScreen)
+        note = screen.query_one("#cost-requests-note", Label)
+        assert str(note.render()) == ""
+        await set_input(pilot, screen, "cost-requests", "  ")
+        assert str(note.render()) == "· give a number"
+        assert "requests a day is empty: give a number" in text_of(screen, "cost-status")
+        assert text_of(screen, "cost-result") == ""
+        await set_input(pilot, screen, "cost-saved", "")
+        assert str(screen.query_one("#cost-saved-note", Label).render()) == "· give a number"
+        await set_input(pilot, screen, "cost-requests", "0")
+        assert str(note.render()) == ""
+        assert "prompt tokens saved is empty" in text_of(screen, "cost-status")
+        await set_input(pilot, screen, "cost-saved", "0")
+        assert "Requests     0 a day" in text_of(screen, "cost-result")
 
 
 async def test_the_panel_estimates_recomputes_and_closes(

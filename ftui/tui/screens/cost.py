@@ -30,6 +30,7 @@ if TYPE_CHECKING:
     from ftui.tui.shared_session import SharedSession
 
 DEFAULT_DAILY_REQUESTS = "1000"
+NUMBER_FIELDS = ("cost-requests", "cost-saved")
 
 
 @dataclass
@@ -91,7 +92,10 @@ class CostScreen(ModalScreen[None]):
     def _field(self, label: str, value: str, id: str, placeholder: str = "") -> Vertical:
         field = CostInput(value, placeholder=placeholder, id=id, compact=True)
         field.cursor_blink = False
-        return Vertical(Label(label), field, classes="cost-field")
+        note = Label("", id=f"{id}-note", classes="cost-note", markup=False)
+        return Vertical(
+            Horizontal(Label(label), note, classes="cost-label"), field, classes="cost-field"
+        )
 
     def on_mount(self) -> None:
         self.query_one("#cost-model", Input).focus()
@@ -120,12 +124,13 @@ class CostScreen(ModalScreen[None]):
         from ftui.core.pricing.tokens import encoding_for_model
 
         overrides = self.prices.models
+        self._flag_empty_fields()
         try:
             tuned = trainable_prices(self._value("cost-model") or DEFAULT_OPENAI_MODEL, overrides)
             compare_name = self._value("cost-compare")
             compare = compare_prices(compare_name, overrides) if compare_name else None
-            requests = _number(self._value("cost-requests"), "requests a day")
-            saved = _number(self._value("cost-saved"), "prompt tokens saved")
+            requests = self._number("cost-requests", "requests a day")
+            saved = self._number("cost-saved", "prompt tokens saved")
         except ReturnInputError as exc:
             self._show(str(exc), "")
             return
@@ -140,6 +145,20 @@ class CostScreen(ModalScreen[None]):
             self._show(f"counting tokens ({' and '.join(k for k in key if k)})…")
             return
         self._estimate(tokens, tuned.model, compare.model if compare else None, requests, saved)
+
+    def _flag_empty_fields(self) -> None:
+        for id in NUMBER_FIELDS:
+            note = "" if self._value(id) else "· give a number"
+            self.query_one(f"#{id}-note", Label).update(note)
+
+    def _number(self, id: str, what: str) -> float:
+        """The field's number: an empty field is an error (flagged beside it), never a silent 0."""
+        from ftui.core.pricing.roi import ReturnInputError
+
+        text = self._value(id)
+        if not text:
+            raise ReturnInputError(f"{what} is empty: give a number, 0 or more")
+        return _number(text, what)
 
     def _estimate(
         self,
@@ -228,7 +247,7 @@ def _number(text: str, what: str) -> float:
     from ftui.core.pricing.roi import ReturnInputError
 
     try:
-        value = float(text.replace(",", "").replace("_", "")) if text else 0.0
+        value = float(text.replace(",", "").replace("_", ""))
     except ValueError:
         raise ReturnInputError(f"{what} must be a number, not {text!r}") from None
     if value < 0 or value != value or value in (float("inf"), float("-inf")):
