@@ -139,6 +139,13 @@ async def test_the_panel_fits_a_small_terminal(app_factory: Any, demo_path: Path
         assert isinstance(screen, CostScreen)
         dialog = screen.query_one(".cost-dialog")
         assert dialog.region.right <= 80 and dialog.region.bottom <= 24
+        # The keys stay in view under a table taller than the room left for it.
+        hint = screen.query_one(".dialog-hint", Static)
+        scroll = screen.query_one("#cost-scroll")
+        assert "esc: close" in str(hint.render())
+        assert dialog.region.contains_region(hint.region)
+        assert scroll.region.bottom <= hint.region.y
+        assert screen.query_one("#cost-result").region.height > scroll.region.height
         result = screen.query_one("#cost-result", Static)
         # No line of the table is wrapped: the result is as wide as its longest line.
         longest = max(len(line) for line in str(result.render()).splitlines())
