@@ -44,9 +44,12 @@ async def test_a_burst_of_backspaces_and_digits_keeps_its_order(
         await settle(pilot)
         screen = app.screen
         assert isinstance(screen, CostScreen)
-        await press(pilot, "tab", "tab")
+        await burst(pilot, "tab", "end", "backspace", "tab", "end", "backspace")
+        assert screen.query_one("#cost-model", Input).value.startswith("gpt-4o-mini")
+        assert screen.query_one("#cost-compare", Input).value == ""
         field = screen.query_one("#cost-requests", Input)
-        assert app.focused is field and field.value == "1000"
+        assert app.focused is field and field.value == "100"
+        await burst(pilot, "0")
 
         await burst(pilot, "end", *["backspace"] * 4, "1", "2", "3", "4")
         assert field.value == "1234"
@@ -143,7 +146,7 @@ async def test_the_panel_fits_a_small_terminal(app_factory: Any, demo_path: Path
         hint = screen.query_one(".dialog-hint", Static)
         scroll = screen.query_one("#cost-scroll")
         assert "esc: close" in str(hint.render())
-        assert dialog.region.contains_region(hint.region)
+        assert dialog.content_region.contains_region(hint.region)
         assert scroll.region.bottom <= hint.region.y
         assert screen.query_one("#cost-result").region.height > scroll.region.height
         result = screen.query_one("#cost-result", Static)

@@ -52,6 +52,19 @@ class CostInput(Input):
     """
 
     async def _on_key(self, event: events.Key) -> None:
+        focused = self.app.focused
+        if focused is not self and focused is not None:
+            # Typed after a tab this field already handled: the key belongs to the next one.
+            event.stop()
+            event.prevent_default()
+            focused._forward_event(events.Key(event.key, event.character))  # a fresh, live copy
+            return
+        if event.key in ("tab", "shift+tab"):
+            # Moves focus now, so the keys typed after it go to the next field.
+            event.stop()
+            event.prevent_default()
+            self.screen.focus_next() if event.key == "tab" else self.screen.focus_previous()
+            return
         for binding in self._bindings.key_to_bindings.get(event.key, ()):
             # App.run_action says whether it ran (Widget.run_action returns None).
             if not binding.priority and await self.app.run_action(binding.action, self):
