@@ -12,7 +12,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, ClassVar
 
-from textual import on, work
+from textual import events, on, work
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal, Vertical, VerticalScroll
@@ -30,6 +30,7 @@ if TYPE_CHECKING:
     from ftui.tui.shared_session import SharedSession
 
 DEFAULT_DAILY_REQUESTS = "1000"
+NUMBER_FIELDS = ("cost-requests", "cost-saved")
 
 
 @dataclass
@@ -39,6 +40,37 @@ class TokensCounted(Message):
     key: tuple[str, str | None]
     tokens: DatasetTokens | None
     error: str | None = None
+
+
+class CostInput(Input):
+    """An Input that runs its own key bindings (backspace, delete, cursor moves) as it reads
+    the key, in the order typed.
+
+    Textual resolves a non-priority binding only once the key has bubbled up to the App, while a
+    printable key is inserted at once: in a burst such as `⌫ ⌫ 7 7` the digits land first and the
+    backspaces then erase them. Handling the field's own bindings here keeps every key in order.
+    """
+
+    async def _on_key(self, event: events.Key) -> None:
+        focused = self.app.focused
+        if focused is not self and focused is not None:
+            # Typed after a tab this field already handled: the key belongs to the next one.
+            event.stop()
+            event.prevent_default()
+            focused._forward_event(events.Key(event.key, event.character))  # a fresh, live copy
+            return
+        if event.key in ("tab", "shift+tab"):
+            # Moves focus now, so the keys typed after it go to the next field.
+            event.stop()
+            event.prevent_default()
+            self.screen.focus_next() if event.key == "tab" else self.screen.focus_previous()
+            return
+        for binding in self._bindings.key_to_bindings.get(event.key, ()):
+            # App.run_action says whether it ran (Widget.run_action returns None).
+            if not binding.priority and await self.app.run_action(binding.action, self):
+                event.stop()
+                event.prevent_default()  # Input's own handler, next in the MRO, is skipped
+                return
 
 
 class CostScreen(ModalScreen[None]):
@@ -71,9 +103,12 @@ class CostScreen(ModalScreen[None]):
             yield Static("tab: next field · esc: close", classes="dialog-hint")
 
     def _field(self, label: str, value: str, id: str, placeholder: str = "") -> Vertical:
-        field = Input(value, placeholder=placeholder, id=id, compact=True)
+        field = CostInput(value, placeholder=placeholder, id=id, compact=True)
         field.cursor_blink = False
-        return Vertical(Label(label), field, classes="cost-field")
+        note = Label("", id=f"{id}-note", classes="cost-note", markup=False)
+        return Vertical(
+            Horizontal(Label(label), note, classes="cost-label"), field, classes="cost-field"
+        )
 
     def on_mount(self) -> None:
         self.query_one("#cost-model", Input).focus()
@@ -102,12 +137,13 @@ class CostScreen(ModalScreen[None]):
         from ftui.core.pricing.tokens import encoding_for_model
 
         overrides = self.prices.models
+        self._flag_empty_fields()
         try:
             tuned = trainable_prices(self._value("cost-model") or DEFAULT_OPENAI_MODEL, overrides)
             compare_name = self._value("cost-compare")
             compare = compare_prices(compare_name, overrides) if compare_name else None
-            requests = _number(self._value("cost-requests"), "requests a day")
-            saved = _number(self._value("cost-saved"), "prompt tokens saved")
+            requests = self._number("cost-requests", "requests a day")
+            saved = self._number("cost-saved", "prompt tokens saved")
         except ReturnInputError as exc:
             self._show(str(exc), "")
             return
@@ -122,6 +158,20 @@ class CostScreen(ModalScreen[None]):
             self._show(f"counting tokens ({' and '.join(k for k in key if k)})…")
             return
         self._estimate(tokens, tuned.model, compare.model if compare else None, requests, saved)
+
+    def _flag_empty_fields(self) -> None:
+        for id in NUMBER_FIELDS:
+            note = "" if self._value(id) else "· give a number"
+            self.query_one(f"#{id}-note", Label).update(note)
+
+    def _number(self, id: str, what: str) -> float:
+        """The field's number: an empty field is an error (flagged beside it), never a silent 0."""
+        from ftui.core.pricing.roi import ReturnInputError
+
+        text = self._value(id)
+        if not text:
+            raise ReturnInputError(f"{what} is empty: give a number, 0 or more")
+        return _number(text, what)
 
     def _estimate(
         self,
@@ -210,7 +260,7 @@ def _number(text: str, what: str) -> float:
     from ftui.core.pricing.roi import ReturnInputError
 
     try:
-        value = float(text.replace(",", "").replace("_", "")) if text else 0.0
+        value = float(text.replace(",", "").replace("_", ""))
     except ValueError:
         raise ReturnInputError(f"{what} must be a number, not {text!r}") from None
     if value < 0 or value != value or value in (float("inf"), float("-inf")):
