@@ -200,6 +200,11 @@ class ExampleBuilder:
                     "bad_turns",
                 )
             content = item.get("content", item.get("value"))
+            if content is None and item.get("tool_calls"):
+                raise _CellProblem(
+                    f"turn {number} ({role}) is a tool call: only text turns are imported",
+                    "bad_turns",
+                )
             if not isinstance(content, str):
                 raise _CellProblem(
                     f"turn {number} ({role}) has {_type_name(content)} as its content, not text",

@@ -18,15 +18,23 @@ from itertools import chain
 from pathlib import Path
 from typing import Any
 
+from ftui.core.dataset.format_spec import DatasetFormat
 from ftui.core.importing.examples import ExampleBuilder, ImportedExample
 from ftui.core.importing.mapping import ColumnMapping, ResolvedMapping, resolve_mapping
 from ftui.core.importing.problems import ImportInputError, SkippedRow, count
+from ftui.core.importing.records import (
+    FORMAT_READS,
+    TURNS_KEY,
+    convert_row,
+    detect_record_format,
+)
 from ftui.core.importing.tables import SourceRow, Table, TableKind, open_table
 from ftui.core.importing.where import Where, WhereError, WhereValueError, parse_where
 
 PREVIEW_EXAMPLES = 20
 PREVIEW_MAX_ROWS = 5_000  # a preview reads at most this many rows, whatever the filter keeps
 PREVIEW_SKIPPED = 50
+FORMAT_SAMPLE = 20  # readable rows looked at to tell whether the records are a dataset format
 
 
 @dataclass(frozen=True, slots=True)
@@ -53,6 +61,8 @@ class ImportSummary:
     where: str | None
     system: str  # where the examples' system prompts come from, in words
     per_reply: bool
+    # The dataset format the records were read as (Alpaca...), None: columns were mapped.
+    record_format: str | None = None
     rows_read: int = 0
     rows_filtered: int = 0  # rows the filter left out, on purpose
     rows_kept: int = 0  # rows that made an example
@@ -74,6 +84,7 @@ class ImportSummary:
             "where": self.where,
             "system": self.system,
             "per_reply": self.per_reply,
+            "record_format": self.record_format,
             "rows_read": self.rows_read,
             "rows_filtered": self.rows_filtered,
             "rows_kept": self.rows_kept,
@@ -86,11 +97,12 @@ class ImportSummary:
 
     def lines(self) -> list[str]:
         """The summary in a few lines of words."""
-        out = [
-            f"read {count(self.rows_read, 'row')} of {self.source} ({self.kind}, {self.shape}: "
-            + ", ".join(f"{k}={v}" for k, v in self.mapping.items())
-            + ")",
-        ]
+        if self.record_format is not None:
+            reads = FORMAT_READS[DatasetFormat(self.record_format)]
+            how = f"records read as {reads}"
+        else:
+            how = f"{self.shape}: " + ", ".join(f"{k}={v}" for k, v in self.mapping.items())
+        out = [f"read {count(self.rows_read, 'row')} of {self.source} ({self.kind}, {how})"]
         if self.where:
             out.append(f"--where {self.where}: {count(self.rows_filtered, 'row')} filtered out")
         out.append(
@@ -140,9 +152,14 @@ class ImportRun:
             self.table: Table = self._stack.enter_context(
                 open_table(path, encoding=options.encoding, delimiter=options.delimiter)
             )
-            first, rows = self._first_row(self.table.rows)
+            samples, rows = self._first_rows(self.table.rows)
             self._rows = rows
-            self.mapping = resolve_mapping(options.mapping, self.table.columns, first)
+            self.record_format = self._record_format(samples)
+            if self.record_format is not None:
+                self.mapping = ResolvedMapping("messages", ColumnMapping(messages=TURNS_KEY))
+            else:
+                first = samples[0] if samples else None
+                self.mapping = resolve_mapping(options.mapping, self.table.columns, first)
             self._check_where_columns()
         except BaseException:
             self._stack.close()
@@ -161,24 +178,37 @@ class ImportRun:
             where=self.where.text if self.where else None,
             system=_system_source(options, self.mapping),
             per_reply=options.per_reply,
+            record_format=self.record_format.value if self.record_format else None,
         )
+        if self.record_format is not None:
+            self.summary.mapping = {}
 
     @property
     def columns(self) -> list[str]:
         return self.table.columns
 
     @staticmethod
-    def _first_row(
+    def _first_rows(
         rows: Iterator[SourceRow | SkippedRow],
-    ) -> tuple[dict[str, Any] | None, Iterator[SourceRow | SkippedRow]]:
-        """The first readable row's values (the guess looks at them), the rows unchanged."""
+    ) -> tuple[list[dict[str, Any]], Iterator[SourceRow | SkippedRow]]:
+        """The first readable rows' values (the guess looks at them), the rows unchanged."""
         seen: list[SourceRow | SkippedRow] = []
+        samples: list[dict[str, Any]] = []
         for item in rows:
             seen.append(item)
-            if isinstance(item, SourceRow) or len(seen) >= 100:
+            if isinstance(item, SourceRow):
+                samples.append(item.values)
+            if len(samples) >= FORMAT_SAMPLE or len(seen) >= 100:
                 break
-        first = next((item.values for item in seen if isinstance(item, SourceRow)), None)
-        return first, chain(seen, rows)
+        return samples, chain(seen, rows)
+
+    def _record_format(self, samples: list[dict[str, Any]]) -> DatasetFormat | None:
+        """The dataset format the records are in, read with its converter; only when no column
+        was named (a --map says the user wants the columns as they said)."""
+        if self.options.mapping.given():
+            return None
+        layout = {"jsonl": "jsonl", "json": "json_array"}.get(self.table.kind)
+        return detect_record_format(samples, layout)
 
     def _check_where_columns(self) -> None:
         if self.where is None:
@@ -249,6 +279,12 @@ class ImportRun:
                 if not keep:
                     summary.rows_filtered += 1
                     continue
+            if self.record_format is not None:
+                converted = convert_row(item, self.record_format)
+                if isinstance(converted, SkippedRow):
+                    yield builder.skip(converted)
+                    continue
+                item = converted
             yield from builder.add(item)
 
 
