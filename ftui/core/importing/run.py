@@ -67,11 +67,26 @@ class ImportSummary:
     rows_filtered: int = 0  # rows the filter left out, on purpose
     rows_kept: int = 0  # rows that made an example
     rows_skipped: int = 0  # rows left out for a problem (a conversation's rows count each)
-    skipped: Counter[str] = field(default_factory=Counter)  # SkippedRows by kind
+    skipped: Counter[str] = field(default_factory=Counter)  # skipped source rows by kind
+    # The conversations those rows belong to, by kind (a grouped source: a log, or --map
+    # conversation=...), so "9 rows in 4 conversations" can be said.
+    skipped_conversations: dict[str, set[str]] = field(default_factory=dict)
     examples: int = 0
     notes: Counter[str] = field(default_factory=Counter)
     stopped: SkippedRow | None = None  # strict: the row that stopped the import
     complete: bool = True  # False: a preview that stopped before the end of the source
+
+    def count_skip(self, skipped: SkippedRow) -> None:
+        self.skipped[skipped.kind] += skipped.row_count
+        if skipped.conversation is not None:
+            self.skipped_conversations.setdefault(skipped.kind, set()).add(skipped.conversation)
+
+    def _skip_part(self, kind: str, rows: int) -> str:
+        text = f"{rows:,} {kind.replace('_', ' ')}"
+        conversations = len(self.skipped_conversations.get(kind, ()))
+        if conversations:
+            text += f": {count(rows, 'row')} in {count(conversations, 'conversation')}"
+        return text
 
     def to_json(self) -> dict[str, Any]:
         return {
@@ -89,7 +104,10 @@ class ImportSummary:
             "rows_filtered": self.rows_filtered,
             "rows_kept": self.rows_kept,
             "rows_skipped": self.rows_skipped,
-            "skipped_by_kind": dict(sorted(self.skipped.items())),
+            "skipped_by_kind": dict(sorted(self.skipped.items())),  # rows
+            "skipped_conversations_by_kind": {
+                kind: len(keys) for kind, keys in sorted(self.skipped_conversations.items())
+            },
             "examples": self.examples,
             "notes": dict(self.notes),
             "stopped": self.stopped.to_json() if self.stopped else None,
@@ -105,15 +123,10 @@ class ImportSummary:
         out = [f"read {count(self.rows_read, 'row')} of {self.source} ({self.kind}, {how})"]
         if self.where:
             out.append(f"--where {self.where}: {count(self.rows_filtered, 'row')} filtered out")
+        parts = [self._skip_part(kind, rows) for kind, rows in self.skipped.items()]
         out.append(
-            f"kept {self.rows_kept:,}, skipped {self.rows_skipped:,}"
-            + (
-                " ("
-                + ", ".join(f"{n:,} {k.replace('_', ' ')}" for k, n in self.skipped.items())
-                + ")"
-                if self.skipped
-                else ""
-            )
+            f"kept {count(self.rows_kept, 'row')}, skipped {count(self.rows_skipped, 'row')}"
+            + (f" ({', '.join(parts)})" if parts else "")
         )
         out.append(f"system prompt: {self.system}")
         for note, times in self.notes.most_common():
@@ -236,7 +249,7 @@ class ImportRun:
         try:
             for item in self._items():
                 if isinstance(item, SkippedRow):
-                    summary.skipped[item.kind] += 1
+                    summary.count_skip(item)
                     if self.options.strict:
                         summary.stopped = item
                         yield item
@@ -320,7 +333,7 @@ def preview_import(
 
         def take(item: ImportedExample | SkippedRow) -> None:
             if isinstance(item, SkippedRow):
-                summary.skipped[item.kind] += 1
+                summary.count_skip(item)
                 if len(skipped) < PREVIEW_SKIPPED:
                     skipped.append(item)
             else:
@@ -342,4 +355,5 @@ def preview_import(
             summary.rows_kept = run.builder.rows_kept
             summary.rows_skipped = run.builder.rows_skipped
             summary.notes = run.builder.notes
+        skipped.sort(key=lambda s: s.row)  # a log's conversations are judged at the end
         return ImportPreview(run.columns, run.mapping, examples, skipped, summary)
