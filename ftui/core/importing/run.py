@@ -172,7 +172,10 @@ class ImportRun:
                 self.mapping = ResolvedMapping("messages", ColumnMapping(messages=TURNS_KEY))
             else:
                 first = samples[0] if samples else None
-                self.mapping = resolve_mapping(options.mapping, self.table.columns, first)
+                try:
+                    self.mapping = resolve_mapping(options.mapping, self.table.columns, first)
+                except ImportInputError as exc:
+                    raise ImportInputError(f"{exc}{self._delimiter_hint()}") from None
             self._check_where_columns()
         except BaseException:
             self._stack.close()
@@ -214,6 +217,21 @@ class ImportRun:
             if len(samples) >= FORMAT_SAMPLE or len(seen) >= 100:
                 break
         return samples, chain(seen, rows)
+
+    def _delimiter_hint(self) -> str:
+        """A CSV read as a single column whose name holds another common delimiter was split
+        on the wrong character: say which one to pass."""
+        columns = self.table.columns
+        if self.table.kind not in ("csv", "tsv") or len(columns) != 1:
+            return ""
+        found = [d for d in (",", ";", "\t", "|") if d in columns[0]]
+        if not found:
+            return ""
+        shown = "tab" if found[0] == "\t" else repr(found[0])
+        return (
+            f"; the whole header was read as one column, yet it holds {shown}: "
+            f"pass --delimiter {shown}"
+        )
 
     def _record_format(self, samples: list[dict[str, Any]]) -> DatasetFormat | None:
         """The dataset format the records are in, read with its converter; only when no column
