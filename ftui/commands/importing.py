@@ -43,7 +43,9 @@ def _fail(message: str, code: int, as_json: bool) -> NoReturn:
 @click.option(
     "--where",
     metavar="EXPR",
-    help="Keep only rows that match, e.g. 'satisfaction >= 4 and status == \"resolved\"'.",
+    help="Keep only rows that match, e.g. 'satisfaction >= 4 and status == \"resolved\"'. "
+    "A number compares cells as numbers (a cell that is not one is skipped and listed); "
+    'quoted text compares as text, so < <= > >= refuse a quoted number ("3"): drop the quotes.',
 )
 @click.option("--system", metavar="TEXT", help="The system prompt of every example.")
 @click.option("--per-reply", is_flag=True, help="One example per assistant reply.")

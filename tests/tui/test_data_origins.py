@@ -122,3 +122,41 @@ async def test_the_origin_filter_and_the_origin_line(app_factory: Any, tmp_path:
         await settle(pilot)
         shown = data.conversation.shown
         assert shown is not None and shown.position == 0 and shown.origin is None
+
+
+async def test_the_origin_recorded_for_the_open_file_wins(app_factory: Any, tmp_path: Path) -> None:
+    # The same rows imported into two files: the pane on the first shows its own batch, though
+    # the other file's was recorded later; an example only elsewhere shows that origin.
+    items = examples(3)
+    path = write(tmp_path / "mix.jsonl", items)
+    app = app_factory(path)
+    store = app.services.store
+    source = str(tmp_path / "t.csv")
+    keys = [shown_example_key(item["messages"]) for item in items]
+    store.record_origins(
+        path.resolve(), [(keys[0], Origin("import", source, 100.0, batch="aaaa0001"))]
+    )
+    store.record_origins(
+        tmp_path / "x.sg.json",
+        [
+            (keys[0], Origin("import", source, 200.0, batch="bbbb0002")),
+            (keys[1], Origin("import", source, 200.0, batch="bbbb0002")),
+        ],
+    )
+    assert store.origins_by_key(keys[:2], path.resolve())[keys[0]].batch == "aaaa0001"
+    assert store.origins_by_key(keys[:2], path.resolve())[keys[1]].batch == "bbbb0002"
+    assert store.origins_by_key(keys[:1])[keys[0]].batch == "bbbb0002"  # no dataset: latest
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(pilot)
+        data = data_section(app)
+        data.example_list.go_to_position(0)
+        await settle(pilot)
+        shown = data.conversation.shown
+        assert shown is not None and shown.position == 0
+        assert shown.origin is not None and "aaaa0001" in shown.origin
+        await press(pilot, "slash")
+        await pilot.pause()
+        data.search.bar().input.value = "origin:aaaa"
+        await press(pilot, "enter")
+        await settle(pilot)
+        assert list(data.matches) == [0]

@@ -161,3 +161,29 @@ async def test_import_errors_stay_on_the_screen(app_factory: Any, tmp_path: Path
         await press(pilot, "escape")
         await settle(pilot)
         assert not isinstance(app.screen, ImportScreen)
+
+
+async def test_the_screen_names_its_fields_and_the_skipped_rows_stay_in_view(
+    app_factory: Any, shared_datasets: Path, tmp_path: Path
+) -> None:
+    source = tickets(shared_datasets, tmp_path / "tickets.csv")
+    out = tmp_path / "imported.jsonl"
+    app = app_factory()
+    async with app.run_test(size=(120, 36)) as pilot:
+        screen = await open_import(pilot)
+        await type_into(pilot, "source", str(source))
+        await type_into(pilot, "where", "stars > 3")
+        assert screen.error is not None and screen.error.startswith("Filter: no column 'stars'")
+        assert "--where" not in screen.error
+        await type_into(pilot, "where", "")
+        # The skipped rows come before the examples: in view without scrolling.
+        shown = str(screen.query_one("#import-preview").render())
+        assert shown.index("Skipped") < shown.index("──")
+        assert "the assistant turn (answer) is empty" in shown.split("──")[0]
+        await type_into(pilot, "out", str(out))
+        await press(pilot, "ctrl+s")
+        await settle(pilot)
+        assert not isinstance(app.screen, ImportScreen)
+        toast = next(n.message for n in app._notifications if n.message.startswith("Imported"))
+        # The screen is gone: the toast itself says which row was left out, and why.
+        assert "1 row skipped" in toast and "the assistant turn (answer) is empty" in toast

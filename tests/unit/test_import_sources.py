@@ -199,9 +199,8 @@ def test_a_real_alpaca_file_as_a_table(shared_datasets: Path) -> None:
     # An Alpaca JSON array read as a table of records: instruction / output columns.
     path = shared_datasets / "alpaca/alpaca_en_demo.json"
     options = ImportOptions(mapping=ColumnMapping(user="instruction", assistant="output"))
-    examples, skipped, summary = collect(path)
-    assert summary.mapping["assistant"] == "output"
     examples, skipped, summary = collect(path, **{"mapping": options.mapping})
+    assert summary.record_format is None and summary.mapping["assistant"] == "output"
     assert summary.rows_read == len(json.loads(path.read_text()))
     assert len(examples) + summary.rows_skipped == summary.rows_read
     assert all(s.kind == "empty_cell" for s in skipped)

@@ -130,3 +130,15 @@ def test_deep_nesting_is_an_error_not_a_crash() -> None:
         parse_where("(" * 5000 + "a == 1" + ")" * 5000)
     with pytest.raises(WhereError, match="nested more than"):
         parse_where("not " * 5000 + "a == 1")
+
+
+def test_a_quoted_number_under_an_ordering_is_refused() -> None:
+    # As text "n/a" > "3" and "10" < "9": refused with the fix, not quietly compared.
+    with pytest.raises(WhereError) as caught:
+        parse_where('satisfaction > "3"')
+    assert "drop the quotes" in str(caught.value) and "(satisfaction > 3)" in str(caught.value)
+    with pytest.raises(WhereError, match=r"\(`first reply` <= 2.5\)"):
+        parse_where('`first reply` <= " 2.5"')
+    # Equality with quoted digits and ordering of other text stay text comparisons.
+    assert parse_where('code == "3"').matches({"code": "3"})
+    assert parse_where('day >= "2024-01-01"').matches({"day": "2024-02-01"})

@@ -101,7 +101,7 @@ class ExampleBuilder:
         return self.mapping.shape == "log" or self.columns.conversation is not None
 
     def skip(self, skipped: SkippedRow) -> SkippedRow:
-        self.rows_skipped += len(skipped.rows) or 1
+        self.rows_skipped += skipped.row_count
         return skipped
 
     def add(self, row: SourceRow) -> Iterator[ImportedExample | SkippedRow]:
@@ -200,6 +200,11 @@ class ExampleBuilder:
                     "bad_turns",
                 )
             content = item.get("content", item.get("value"))
+            if content is None and item.get("tool_calls"):
+                raise _CellProblem(
+                    f"turn {number} ({role}) is a tool call: only text turns are imported",
+                    "bad_turns",
+                )
             if not isinstance(content, str):
                 raise _CellProblem(
                     f"turn {number} ({role}) has {_type_name(content)} as its content, not text",
@@ -230,6 +235,7 @@ class ExampleBuilder:
                     f"conversation {key!r}: row {row.row} has {order} = {raw!r}, not a number",
                     "bad_turns",
                     rows=rows,
+                    conversation=key,
                 )
             keyed.append((number, row, turns))
         seen: dict[float, int] = {}
@@ -241,6 +247,7 @@ class ExampleBuilder:
                     f"{order} = {number:g}: the turns' order is unclear",
                     "bad_turns",
                     rows=rows,
+                    conversation=key,
                 )
             seen[number] = row.row
         keyed.sort(key=lambda item: item[0])
@@ -266,6 +273,7 @@ class ExampleBuilder:
                     + " comes after the conversation began",
                     "bad_turns",
                     rows=many,
+                    conversation=name,
                 )
             )
             return
@@ -274,12 +282,18 @@ class ExampleBuilder:
             dropped.append(dialogue.pop())
         problem = _turn_problem(dialogue, with_rows=self.grouping)
         if problem is not None:
-            yield self.skip(SkippedRow(first_row, where + problem, "bad_turns", rows=many))
+            yield self.skip(
+                SkippedRow(first_row, where + problem, "bad_turns", rows=many, conversation=name)
+            )
             return
         if dropped:
             if self.grouping:  # each turn is a row of its own: report the rows left out
                 for turn in reversed(dropped):
-                    yield self.skip(SkippedRow(turn.row, where + TRAILING_USER_NOTE, "bad_turns"))
+                    yield self.skip(
+                        SkippedRow(
+                            turn.row, where + TRAILING_USER_NOTE, "bad_turns", conversation=name
+                        )
+                    )
             else:
                 self.notes[TRAILING_USER_NOTE] += len(dropped)
         head: list[dict[str, Any]] = []

@@ -52,9 +52,16 @@ class SkippedRow:
     kind: SkipKind
     fix: str | None = None  # the option that would keep it, e.g. "--encoding cp1252"
     rows: tuple[int, ...] = ()  # every source row it covers (a conversation's), if several
+    conversation: str | None = None  # the conversation id it belongs to, in a grouped source
+
+    @property
+    def row_count(self) -> int:
+        return len(self.rows) or 1
 
     def describe(self, label: str = "row") -> str:
-        text = f"{label} {self.row}: {self.reason}"
+        others = [str(row) for row in self.rows if row != self.row]
+        also = f" (and {label}s {', '.join(others)})" if others else ""
+        text = f"{label} {self.row}{also}: {self.reason}"
         return f"{text} (fix: {self.fix})" if self.fix else text
 
     def to_json(self) -> dict[str, object]:
@@ -63,6 +70,8 @@ class SkippedRow:
             data["fix"] = self.fix
         if self.rows:
             data["rows"] = list(self.rows)
+        if self.conversation is not None:
+            data["conversation"] = self.conversation
         return data
 
 

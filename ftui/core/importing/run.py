@@ -18,15 +18,23 @@ from itertools import chain
 from pathlib import Path
 from typing import Any
 
+from ftui.core.dataset.format_spec import DatasetFormat
 from ftui.core.importing.examples import ExampleBuilder, ImportedExample
 from ftui.core.importing.mapping import ColumnMapping, ResolvedMapping, resolve_mapping
 from ftui.core.importing.problems import ImportInputError, SkippedRow, count
+from ftui.core.importing.records import (
+    FORMAT_READS,
+    TURNS_KEY,
+    convert_row,
+    detect_record_format,
+)
 from ftui.core.importing.tables import SourceRow, Table, TableKind, open_table
 from ftui.core.importing.where import Where, WhereError, WhereValueError, parse_where
 
 PREVIEW_EXAMPLES = 20
 PREVIEW_MAX_ROWS = 5_000  # a preview reads at most this many rows, whatever the filter keeps
 PREVIEW_SKIPPED = 50
+FORMAT_SAMPLE = 20  # readable rows looked at to tell whether the records are a dataset format
 
 
 @dataclass(frozen=True, slots=True)
@@ -53,15 +61,32 @@ class ImportSummary:
     where: str | None
     system: str  # where the examples' system prompts come from, in words
     per_reply: bool
+    # The dataset format the records were read as (Alpaca...), None: columns were mapped.
+    record_format: str | None = None
     rows_read: int = 0
     rows_filtered: int = 0  # rows the filter left out, on purpose
     rows_kept: int = 0  # rows that made an example
     rows_skipped: int = 0  # rows left out for a problem (a conversation's rows count each)
-    skipped: Counter[str] = field(default_factory=Counter)  # SkippedRows by kind
+    skipped: Counter[str] = field(default_factory=Counter)  # skipped source rows by kind
+    # The conversations those rows belong to, by kind (a grouped source: a log, or --map
+    # conversation=...), so "9 rows in 4 conversations" can be said.
+    skipped_conversations: dict[str, set[str]] = field(default_factory=dict)
     examples: int = 0
     notes: Counter[str] = field(default_factory=Counter)
     stopped: SkippedRow | None = None  # strict: the row that stopped the import
     complete: bool = True  # False: a preview that stopped before the end of the source
+
+    def count_skip(self, skipped: SkippedRow) -> None:
+        self.skipped[skipped.kind] += skipped.row_count
+        if skipped.conversation is not None:
+            self.skipped_conversations.setdefault(skipped.kind, set()).add(skipped.conversation)
+
+    def _skip_part(self, kind: str, rows: int) -> str:
+        text = f"{rows:,} {kind.replace('_', ' ')}"
+        conversations = len(self.skipped_conversations.get(kind, ()))
+        if conversations:
+            text += f": {count(rows, 'row')} in {count(conversations, 'conversation')}"
+        return text
 
     def to_json(self) -> dict[str, Any]:
         return {
@@ -74,11 +99,15 @@ class ImportSummary:
             "where": self.where,
             "system": self.system,
             "per_reply": self.per_reply,
+            "record_format": self.record_format,
             "rows_read": self.rows_read,
             "rows_filtered": self.rows_filtered,
             "rows_kept": self.rows_kept,
             "rows_skipped": self.rows_skipped,
-            "skipped_by_kind": dict(sorted(self.skipped.items())),
+            "skipped_by_kind": dict(sorted(self.skipped.items())),  # rows
+            "skipped_conversations_by_kind": {
+                kind: len(keys) for kind, keys in sorted(self.skipped_conversations.items())
+            },
             "examples": self.examples,
             "notes": dict(self.notes),
             "stopped": self.stopped.to_json() if self.stopped else None,
@@ -86,22 +115,18 @@ class ImportSummary:
 
     def lines(self) -> list[str]:
         """The summary in a few lines of words."""
-        out = [
-            f"read {count(self.rows_read, 'row')} of {self.source} ({self.kind}, {self.shape}: "
-            + ", ".join(f"{k}={v}" for k, v in self.mapping.items())
-            + ")",
-        ]
+        if self.record_format is not None:
+            reads = FORMAT_READS[DatasetFormat(self.record_format)]
+            how = f"records read as {reads}"
+        else:
+            how = f"{self.shape}: " + ", ".join(f"{k}={v}" for k, v in self.mapping.items())
+        out = [f"read {count(self.rows_read, 'row')} of {self.source} ({self.kind}, {how})"]
         if self.where:
             out.append(f"--where {self.where}: {count(self.rows_filtered, 'row')} filtered out")
+        parts = [self._skip_part(kind, rows) for kind, rows in self.skipped.items()]
         out.append(
-            f"kept {self.rows_kept:,}, skipped {self.rows_skipped:,}"
-            + (
-                " ("
-                + ", ".join(f"{n:,} {k.replace('_', ' ')}" for k, n in self.skipped.items())
-                + ")"
-                if self.skipped
-                else ""
-            )
+            f"kept {count(self.rows_kept, 'row')}, skipped {count(self.rows_skipped, 'row')}"
+            + (f" ({', '.join(parts)})" if parts else "")
         )
         out.append(f"system prompt: {self.system}")
         for note, times in self.notes.most_common():
@@ -140,9 +165,17 @@ class ImportRun:
             self.table: Table = self._stack.enter_context(
                 open_table(path, encoding=options.encoding, delimiter=options.delimiter)
             )
-            first, rows = self._first_row(self.table.rows)
+            samples, rows = self._first_rows(self.table.rows)
             self._rows = rows
-            self.mapping = resolve_mapping(options.mapping, self.table.columns, first)
+            self.record_format = self._record_format(samples)
+            if self.record_format is not None:
+                self.mapping = ResolvedMapping("messages", ColumnMapping(messages=TURNS_KEY))
+            else:
+                first = samples[0] if samples else None
+                try:
+                    self.mapping = resolve_mapping(options.mapping, self.table.columns, first)
+                except ImportInputError as exc:
+                    raise ImportInputError(f"{exc}{self._delimiter_hint()}") from None
             self._check_where_columns()
         except BaseException:
             self._stack.close()
@@ -161,24 +194,52 @@ class ImportRun:
             where=self.where.text if self.where else None,
             system=_system_source(options, self.mapping),
             per_reply=options.per_reply,
+            record_format=self.record_format.value if self.record_format else None,
         )
+        if self.record_format is not None:
+            self.summary.mapping = {}
 
     @property
     def columns(self) -> list[str]:
         return self.table.columns
 
     @staticmethod
-    def _first_row(
+    def _first_rows(
         rows: Iterator[SourceRow | SkippedRow],
-    ) -> tuple[dict[str, Any] | None, Iterator[SourceRow | SkippedRow]]:
-        """The first readable row's values (the guess looks at them), the rows unchanged."""
+    ) -> tuple[list[dict[str, Any]], Iterator[SourceRow | SkippedRow]]:
+        """The first readable rows' values (the guess looks at them), the rows unchanged."""
         seen: list[SourceRow | SkippedRow] = []
+        samples: list[dict[str, Any]] = []
         for item in rows:
             seen.append(item)
-            if isinstance(item, SourceRow) or len(seen) >= 100:
+            if isinstance(item, SourceRow):
+                samples.append(item.values)
+            if len(samples) >= FORMAT_SAMPLE or len(seen) >= 100:
                 break
-        first = next((item.values for item in seen if isinstance(item, SourceRow)), None)
-        return first, chain(seen, rows)
+        return samples, chain(seen, rows)
+
+    def _delimiter_hint(self) -> str:
+        """A CSV read as a single column whose name holds another common delimiter was split
+        on the wrong character: say which one to pass."""
+        columns = self.table.columns
+        if self.table.kind not in ("csv", "tsv") or len(columns) != 1:
+            return ""
+        found = [d for d in (",", ";", "\t", "|") if d in columns[0]]
+        if not found:
+            return ""
+        shown = "tab" if found[0] == "\t" else repr(found[0])
+        return (
+            f"; the whole header was read as one column, yet it holds {shown}: "
+            f"pass --delimiter {shown}"
+        )
+
+    def _record_format(self, samples: list[dict[str, Any]]) -> DatasetFormat | None:
+        """The dataset format the records are in, read with its converter; only when no column
+        was named (a --map says the user wants the columns as they said)."""
+        if self.options.mapping.given():
+            return None
+        layout = {"jsonl": "jsonl", "json": "json_array"}.get(self.table.kind)
+        return detect_record_format(samples, layout)
 
     def _check_where_columns(self) -> None:
         if self.where is None:
@@ -206,7 +267,7 @@ class ImportRun:
         try:
             for item in self._items():
                 if isinstance(item, SkippedRow):
-                    summary.skipped[item.kind] += 1
+                    summary.count_skip(item)
                     if self.options.strict:
                         summary.stopped = item
                         yield item
@@ -249,6 +310,12 @@ class ImportRun:
                 if not keep:
                     summary.rows_filtered += 1
                     continue
+            if self.record_format is not None:
+                converted = convert_row(item, self.record_format)
+                if isinstance(converted, SkippedRow):
+                    yield builder.skip(converted)
+                    continue
+                item = converted
             yield from builder.add(item)
 
 
@@ -284,7 +351,7 @@ def preview_import(
 
         def take(item: ImportedExample | SkippedRow) -> None:
             if isinstance(item, SkippedRow):
-                summary.skipped[item.kind] += 1
+                summary.count_skip(item)
                 if len(skipped) < PREVIEW_SKIPPED:
                     skipped.append(item)
             else:
@@ -306,4 +373,5 @@ def preview_import(
             summary.rows_kept = run.builder.rows_kept
             summary.rows_skipped = run.builder.rows_skipped
             summary.notes = run.builder.notes
+        skipped.sort(key=lambda s: s.row)  # a log's conversations are judged at the end
         return ImportPreview(run.columns, run.mapping, examples, skipped, summary)

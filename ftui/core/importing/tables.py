@@ -116,6 +116,7 @@ def open_table(
     if kind == "parquet":
         yield _parquet_table(path)
         return
+    _refuse_binary(path)
     if kind in ("json", "jsonl"):
         with _json_table(path, kind) as table:
             yield table
@@ -135,6 +136,25 @@ def open_table(
         handle.seek(0)
         chosen = delimiter or ("\t" if kind == "tsv" else _sniff_delimiter(head, codec))
         yield _csv_table(path, handle, codec, encoding == REPLACE, chosen, kind)
+
+
+def _refuse_binary(path: str | os.PathLike[str]) -> None:
+    """ImportInputError when the file starts like a binary file (NUL bytes): the CSV and JSON
+    readers would only say something obscure about its first line."""
+    try:
+        with open(path, "rb") as handle:
+            head = handle.read(_SNIFF_BYTES)
+    except OSError as exc:
+        raise ImportInputError(f"cannot read {path}: {exc.strerror or exc}") from None
+    if head.startswith(_WIDE_BOMS):
+        return  # UTF-16 text: the CSV reader says how to convert it
+    nul = head.find(b"\x00")
+    if nul >= 0:
+        raise ImportInputError(
+            f"{path} looks like a binary file, not text (a NUL byte at byte offset {nul:,}): "
+            "import a CSV, TSV, JSON or JSONL export of the data, or a Parquet file named "
+            "*.parquet (UTF-16 text without a BOM: iconv -f UTF-16 -t UTF-8 FILE > FILE.csv)"
+        )
 
 
 # ------------------------------------------------------------------------------------------ CSV

@@ -10,7 +10,8 @@ backticks or double quotes on the left of an operator. A value is a number or a 
 
 Under a comparison with a number the cell is read as a number: an empty cell is missing (the
 comparison is false), and a cell that is not a number is a problem with that row, reported as
-`WhereValueError`, not a crash. Under a comparison with a string, the cell is compared as text.
+`WhereValueError`, not a crash. Under a comparison with a string, the cell is compared as text;
+a quoted number under <, <=, > or >= is refused (as text "10" < "9"): drop the quotes.
 """
 
 from __future__ import annotations
@@ -294,6 +295,18 @@ class _Parser:
                 f"found {_describe(op)}",
             )
         value = self.take()
+        if (
+            value.kind == "string"
+            and op.text in ("<", "<=", ">", ">=")
+            and _NUMBER.fullmatch(str(value.value).strip())
+        ):
+            # As text "10" < "9" and "n/a" > "3": almost never what was meant.
+            raise WhereError(
+                value.col,
+                f"{value.text} is a number in quotes, and '{op.text}' would compare it as "
+                f'text ("10" < "9"): drop the quotes to compare as numbers '
+                f"({token.text} {op.text} {str(value.value).strip()})",
+            )
         if value.kind in ("number", "string"):
             return Comparison(column_name(token), cast(Op, op.text), value.value, token.col)
         hint = ""

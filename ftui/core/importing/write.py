@@ -84,6 +84,8 @@ def write_import(
             if not result.written:
                 raise ImportInputError(_nothing_to_write(run.summary))
             writer.close()
+    # In source order: a log's conversations are only judged once every row is read.
+    result.skipped.sort(key=lambda s: s.row)
     return result
 
 

@@ -419,9 +419,12 @@ class RunStore:
         """Remember the origin of each (example_key, origin) written to `dataset`."""
         return origins.record_origins(self._connections, dataset, items)
 
-    def origins_by_key(self, keys: Collection[str]) -> dict[str, Origin]:
-        """The latest origin of each example key that has one (see `core.dataset.origin`)."""
-        return origins.origins_by_key(self._connections, keys)
+    def origins_by_key(
+        self, keys: Collection[str], dataset: Path | str | None = None
+    ) -> dict[str, Origin]:
+        """The origin of each example key that has one (see `core.dataset.origin`): the one
+        recorded for `dataset` (a resolved path) if any, else the latest."""
+        return origins.origins_by_key(self._connections, keys, dataset)
 
     def count_origins(self, dataset: Path | str | None = None) -> int:
         return origins.count_origins(self._connections, dataset)

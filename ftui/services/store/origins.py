@@ -1,8 +1,9 @@
 """The origins table: where each imported or generated example came from, by `example_key`.
 
-One example may have several origins (the same answer distilled twice, or imported from two
-files); a lookup returns the latest. Rows are written in batches, one transaction each, as a job
-writes its output, so what is on disk and what is here agree after a kill.
+One example may have several origins (the same answer distilled twice, or imported into two
+files); a lookup returns the one recorded for the dataset asked about, else the latest. Rows are
+written in batches, one transaction each, as a job writes its output, so what is on disk and
+what is here agree after a kill.
 """
 
 from __future__ import annotations
@@ -58,9 +59,13 @@ def _origin(row: Any) -> Origin:
     )
 
 
-def origins_by_key(db: Connections, keys: Collection[str]) -> dict[str, Origin]:
-    """The latest origin of each of `keys` that has one."""
-    found: dict[str, tuple[float, Origin]] = {}
+def origins_by_key(
+    db: Connections, keys: Collection[str], dataset: Path | str | None = None
+) -> dict[str, Origin]:
+    """The origin of each of `keys` that has one: the latest recorded for `dataset` (a
+    resolved path, as `record_origins` was given it), else the latest recorded anywhere."""
+    wanted = None if dataset is None else str(dataset)
+    found: dict[str, tuple[tuple[bool, float], Origin]] = {}
     unique = list(dict.fromkeys(keys))
     for start in range(0, len(unique), _LOOKUP_CHUNK):
         chunk = unique[start : start + _LOOKUP_CHUNK]
@@ -71,9 +76,10 @@ def origins_by_key(db: Connections, keys: Collection[str]) -> dict[str, Origin]:
             chunk,
         ):
             origin = _origin(row)
+            rank = (row["dataset"] == wanted, origin.created_at)
             seen = found.get(row["example_key"])
-            if seen is None or origin.created_at >= seen[0]:
-                found[row["example_key"]] = (origin.created_at, origin)
+            if seen is None or rank >= seen[0]:
+                found[row["example_key"]] = (rank, origin)
     return {key: origin for key, (_, origin) in found.items()}
 
 

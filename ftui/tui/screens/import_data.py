@@ -10,6 +10,7 @@ which the Data section then opens.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -35,6 +36,26 @@ if TYPE_CHECKING:
 RecordOrigins = Callable[[Path, Sequence[tuple[str, "Origin"]]], int]
 PREVIEW_EXAMPLES = 8
 SHOWN_CHARS = 240
+SKIPPED_ON_TOP = 5  # skipped rows shown above the examples (the rest after them)
+SKIPPED_IN_TOAST = 3
+
+# The core's messages name the CLI's options; the screen names its own fields instead.
+_WHERE_PREFIX = re.compile(r"^--where(?: (?:'[^']*'|\"[^\"]*\"))?: ")
+_FIELD_NAMES = {
+    "--where": "the Filter",
+    "--map": "Mapping:",
+    "--encoding": "Encoding:",
+    "--system": "System prompt:",
+    "--per-reply": "One example per reply",
+    "--delimiter": "ftui import --delimiter",  # no field: the screen sniffs the delimiter
+}
+_OPTION = re.compile("|".join(re.escape(name) for name in _FIELD_NAMES) + r"(?![\w-])")
+
+
+def form_words(message: str) -> str:
+    """`message` with the CLI's option names replaced by the screen's field names."""
+    message = _WHERE_PREFIX.sub("Filter: ", message)
+    return _OPTION.sub(lambda m: _FIELD_NAMES[m.group(0)], message)
 
 
 @dataclass
@@ -55,6 +76,8 @@ class ImportWritten(Message):
     examples: int
     skipped: int
     problem: str | None  # why the origins were not recorded, if they were not
+    first_skipped: tuple[str, ...] = ()  # the first skipped rows, described
+    more_skipped: int = 0  # skipped rows (or conversations) not in `first_skipped`
 
 
 @dataclass
@@ -82,10 +105,21 @@ def render_preview(preview: ImportPreview) -> Text:
         f"{summary.rows_filtered:,} filtered out · {count(summary.rows_read, 'row')} read{more}\n",
         style="bold",
     )
-    mapping = ", ".join(f"{k}={v}" for k, v in summary.mapping.items())
-    guessed = f" (guessed: {', '.join(summary.guessed)})" if summary.guessed else ""
-    text.append(f"{summary.shape}: {mapping}{guessed}\n", style="dim")
+    if summary.record_format is not None:
+        text.append(f"{summary.record_format} records, read with ftui's reader\n", style="dim")
+    else:
+        mapping = ", ".join(f"{k}={v}" for k, v in summary.mapping.items())
+        guessed = f" (guessed: {', '.join(summary.guessed)})" if summary.guessed else ""
+        text.append(f"{summary.shape}: {mapping}{guessed}\n", style="dim")
     text.append(f"system prompt: {summary.system}\n", style="dim")
+    # The first skipped rows come before the examples, so they show without scrolling.
+    top, rest = preview.skipped[:SKIPPED_ON_TOP], preview.skipped[SKIPPED_ON_TOP:]
+    if top:
+        text.append("\nSkipped\n", style="bold yellow")
+        for skipped in top:
+            text.append(f"{form_words(skipped.describe(label))}\n", style="yellow")
+        if rest:
+            text.append(f"… {count(len(rest), 'more')} after the examples\n", style="yellow")
     for example in preview.examples:
         rows = example.rows
         where = f"{label} {rows[0]}" if len(rows) == 1 else f"{label}s {rows[0]}–{rows[-1]}"
@@ -93,10 +127,10 @@ def render_preview(preview: ImportPreview) -> Text:
         for message in example.messages:
             text.append(f"{message['role']}: ", style="bold")
             text.append(_short(str(message["content"])) + "\n")
-    if preview.skipped:
-        text.append("\nSkipped\n", style="bold yellow")
-        for skipped in preview.skipped:
-            text.append(f"{skipped.describe(label)}\n", style="yellow")
+    if rest:
+        text.append("\nSkipped (continued)\n", style="bold yellow")
+        for skipped in rest:
+            text.append(f"{form_words(skipped.describe(label))}\n", style="yellow")
     return text
 
 
@@ -137,7 +171,7 @@ class ImportScreen(ModalScreen[Path | None]):
                     )
                     yield Static("Mapping", classes="import-label")
                     yield Input(id="import-map", compact=True, placeholder="user=COL,assistant=COL")
-                    yield Static("Where", classes="import-label")
+                    yield Static("Filter", classes="import-label")
                     yield Input(
                         id="import-where", compact=True, placeholder="e.g. satisfaction >= 4"
                     )
@@ -213,6 +247,7 @@ class ImportScreen(ModalScreen[Path | None]):
         out.value = self._suggested_out
 
     def _show_error(self, error: str | None) -> None:
+        error = form_words(error) if error else error
         self.error = error
         self.query_one("#import-error", Static).update(error or "")
 
@@ -349,7 +384,18 @@ class ImportScreen(ModalScreen[Path | None]):
                 self._record_origins(out.resolve(), items)
             except Exception as exc:  # the file is written; say the history could not be
                 problem = str(exc)
-        self.post_message(ImportWritten(out, len(result.written), len(result.skipped), problem))
+        label = result.summary.row_label
+        first = [skipped.describe(label) for skipped in result.skipped[:SKIPPED_IN_TOAST]]
+        self.post_message(
+            ImportWritten(
+                out,
+                len(result.written),
+                result.summary.rows_skipped,
+                problem,
+                tuple(form_words(line) for line in first),
+                len(result.skipped) - len(first),
+            )
+        )
 
     @on(ImportFailed)
     def _import_failed(self, event: ImportFailed) -> None:
@@ -363,8 +409,23 @@ class ImportScreen(ModalScreen[Path | None]):
     @on(ImportWritten)
     def _import_written(self, event: ImportWritten) -> None:
         self.writing = False
-        skipped = f", {count(event.skipped, 'row')} skipped" if event.skipped else ""
-        self.app.notify(f"Imported {count(event.examples, 'example')} to {event.path}{skipped}.")
+        done = f"Imported {count(event.examples, 'example')} to {event.path}."
+        if event.skipped:
+            # The screen closes: the toast itself says which rows were left out, and why.
+            shown = "\n".join(event.first_skipped)
+            tail = (
+                f"\n… and {event.more_skipped:,} more: the import screen (I) lists every "
+                "skipped row and why before you import"
+                if event.more_skipped > 0
+                else ""
+            )
+            self.app.notify(
+                f"{done} {count(event.skipped, 'row')} skipped:\n{shown}{tail}",
+                severity="warning",
+                timeout=20,
+            )
+        else:
+            self.app.notify(done)
         if event.problem:
             self.app.notify(
                 f"The examples' origins were not recorded: {event.problem}", severity="warning"

@@ -559,7 +559,9 @@ class DataSection(CostKeys):
         services = getattr(self.app, "services", None)
         if services is None:
             return None
-        return lambda keys: services.store.origins_by_key(keys)
+        # The same rows may be in several files: prefer what was recorded for this one.
+        dataset = self.path.resolve() if self.path is not None else None
+        return lambda keys: services.store.origins_by_key(keys, dataset)
 
     @on(MessageTokensCounted)
     def _message_tokens_counted(self, event: MessageTokensCounted) -> None:
