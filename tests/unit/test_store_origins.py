@@ -50,3 +50,15 @@ def test_lookup_of_many_keys_crosses_the_parameter_chunks(tmp_path: Path) -> Non
     found = store.origins_by_key([key for key, _ in items])
     assert len(found) == 2500
     assert found[items[1234][0]].created_at == 1234
+
+
+def test_a_dataset_is_one_file_however_its_path_is_written(tmp_path: Path, monkeypatch) -> None:
+    store = _store(tmp_path)
+    key = example_key({"messages": [{"role": "user", "content": "q"}]})
+    (tmp_path / "sub").mkdir()
+    monkeypatch.chdir(tmp_path / "sub")
+    here = Origin("distill", "m", 1.0, "here")
+    store.record_origins("out.jsonl", [(key, here)])  # relative, as a CLI user types it
+    store.record_origins(tmp_path / "other.jsonl", [(key, Origin("import", "f", 2.0, "later"))])
+    assert store.origins_by_key([key], dataset=tmp_path / "sub" / "out.jsonl")[key] == here
+    assert store.count_origins(tmp_path / "sub" / ".." / "sub" / "out.jsonl") == 1

@@ -27,7 +27,7 @@ def record_origins(
     rows = [
         (
             key,
-            str(dataset),
+            _path(dataset),
             origin.kind,
             origin.source,
             origin.batch,
@@ -62,9 +62,9 @@ def _origin(row: Any) -> Origin:
 def origins_by_key(
     db: Connections, keys: Collection[str], dataset: Path | str | None = None
 ) -> dict[str, Origin]:
-    """The origin of each of `keys` that has one: the latest recorded for `dataset` (a
-    resolved path, as `record_origins` was given it), else the latest recorded anywhere."""
-    wanted = None if dataset is None else str(dataset)
+    """The origin of each of `keys` that has one: the latest recorded for `dataset` (any
+    spelling of its path), else the latest recorded anywhere."""
+    wanted = None if dataset is None else _path(dataset)
     found: dict[str, tuple[tuple[bool, float], Origin]] = {}
     unique = list(dict.fromkeys(keys))
     for start in range(0, len(unique), _LOOKUP_CHUNK):
@@ -87,4 +87,9 @@ def count_origins(db: Connections, dataset: Path | str | None = None) -> int:
     if dataset is None:
         return int(db.conn.execute("SELECT count(*) FROM origins").fetchone()[0])
     query = "SELECT count(*) FROM origins WHERE dataset = ?"
-    return int(db.conn.execute(query, (str(dataset),)).fetchone()[0])
+    return int(db.conn.execute(query, (_path(dataset),)).fetchone()[0])
+
+
+def _path(dataset: Path | str) -> str:
+    """A dataset as the table names it: its absolute path, however the caller wrote it."""
+    return str(Path(dataset).expanduser().resolve())
