@@ -11,6 +11,7 @@ object goes to stdout (`GenerationResult.to_json_dict`); progress goes to stderr
 from __future__ import annotations
 
 import asyncio
+import functools
 import time
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -87,7 +88,7 @@ def _read_prompt(path: Path | None, step_name: str, option: str) -> Any:
         raise BadInput(str(exc)) from None
 
 
-def _common_options(f: Any) -> Any:
+def _common_options(f: Any, of_what: str = "the answers") -> Any:
     options = [
         click.option(
             "--out",
@@ -103,7 +104,9 @@ def _common_options(f: Any) -> Any:
             help="The generating model (default: [generate] model).",
         ),
         click.option(
-            "--temperature", type=float, help="Of the answers (default: [generate] temperature)."
+            "--temperature",
+            type=float,
+            help=f"Of {of_what} (default: [generate] temperature).",
         ),
         click.option("--max-tokens", type=int, help="Per reply (default: [generate] max_tokens)."),
         click.option(
@@ -210,7 +213,7 @@ def synth_command(ctx: click.Context, scenarios: Path, **options: Any) -> None:
     type=click.Path(path_type=Path),
     help="Your paraphrase prompt, with {question} and {k}.",
 )
-@_common_options
+@functools.partial(_common_options, of_what="the paraphrases")
 @click.pass_context
 def paraphrase_command(ctx: click.Context, dataset: Path, **options: Any) -> None:
     """K paraphrases of the last user turn of each example of DATASET, each a new example with
@@ -326,20 +329,21 @@ def _generate(
         try:
             result = asyncio.run(run())
         except GenerationJobError as exc:
-            if job.metered.calls == 0 and job.done == job.resumed:
+            for warning in job.warnings:
+                click.secho(f"warning: {warning}", fg="yellow", err=True)
+            if exc.bad_input:
                 raise BadInput(str(exc)) from None
             raise click.ClickException(str(exc)) from None
         except KeyboardInterrupt:
             click.echo(
-                f"interrupted: {job.result().written} new examples written to {job.out}; run the "
-                "same command again to go on",
+                f"interrupted: {job.what_was_made()}; run the same command again to go on",
                 err=True,
             )
             ctx.exit(130)
     data = result.to_json_dict()
     data["skipped"] = [{"line": s.line, "reason": s.reason} for s in skipped]
-    if result.stopped:
-        click.secho(f"warning: {result.stopped}", fg="yellow", err=True)
+    for warning in [*result.warnings, *([result.stopped] if result.stopped else [])]:
+        click.secho(f"warning: {warning}", fg="yellow", err=True)
     if options["as_json"]:
         echo_json(data)
     else:
@@ -352,9 +356,14 @@ def _generate(
 def _summary(data: dict[str, Any]) -> list[str]:
     tasks = data["tasks"]
     cost = f"${data['cost_usd']:.4f}" + (" + unknown" if data["cost_unknown"] else "")
+    if data["written"]:
+        wrote = f"{data['written']} new examples written to {data['out']}"
+    else:
+        wrote = (
+            f"no new examples; {data['out']} {'unchanged' if data['existing'] else 'not written'}"
+        )
     lines = [
-        f"{data['kind']}: {data['written']} new examples written to {data['out']} "
-        f"({data['existing']} were there), batch {data['batch']}",
+        f"{data['kind']}: {wrote} ({data['existing']} were there), batch {data['batch']}",
         f"tasks: {tasks['done']} of {tasks['total']} done "
         f"({tasks['resumed']} already in the output)",
         f"calls: {data['calls']} sent, {data['cached']} from the cache; "

@@ -59,7 +59,7 @@ from ftui.core.generation.prompts import (
     prompt_for,
 )
 from ftui.services.inference.base import ChatModel, Completion, InferenceError, Sampling
-from ftui.services.inference.metered import BudgetReached, MeteredCalls
+from ftui.services.inference.metered import BudgetReached, BudgetTooSmall, MeteredCalls
 
 if TYPE_CHECKING:
     from ftui.services.store import RunStore
@@ -70,7 +70,14 @@ Messages = Sequence[Mapping[str, str]]
 
 
 class GenerationJobError(Exception):
-    """The job cannot go on: a model failed for good, or OUT cannot be read or written."""
+    """The job cannot go on: a model failed for good, or OUT cannot be read or written.
+
+    `bad_input` is true when the job's input is at fault (OUT unreadable, a budget too small
+    for one call) and nothing was asked of the model."""
+
+    def __init__(self, message: str, *, bad_input: bool = False) -> None:
+        super().__init__(message)
+        self.bad_input = bad_input
 
 
 @dataclass(frozen=True)
@@ -119,6 +126,7 @@ class GenerationResult:
     elapsed_s: float
     stopped: str | None
     duplicates: list[dict[str, Any]]  # what was dropped or flagged, and of what
+    warnings: list[str] = field(default_factory=list)  # e.g. OUT made by another model
 
     def to_json_dict(self) -> dict[str, Any]:
         return {
@@ -141,6 +149,7 @@ class GenerationResult:
             "stopped": self.stopped,
             "complete": self.stopped is None and self.done == self.total,
             "duplicates": self.duplicates,
+            "warnings": self.warnings,
         }
 
 
@@ -215,6 +224,7 @@ class GenerationJob:
         self._new: list[tuple[int, dict[str, Any], Origin]] = []
         self._order = {task.id: place for place, task in enumerate(self.tasks)}
         self._duplicates: list[dict[str, Any]] = []
+        self.warnings: list[str] = []
         self.done = 0
         self.resumed = 0
         self.dropped = 0
@@ -243,6 +253,8 @@ class GenerationJob:
                 calls_before = self.metered.calls
                 try:
                     made = await self._task(task)
+                except BudgetTooSmall:
+                    raise
                 except BudgetReached:
                     return
                 self._keep(task, made)
@@ -255,10 +267,14 @@ class GenerationJob:
             async with asyncio.TaskGroup() as group:
                 for task in pending:
                     group.create_task(one(task))
+        except* BudgetTooSmall as errors:
+            raise GenerationJobError(
+                f"{errors.exceptions[0]} (nothing was asked)", bad_input=True
+            ) from None
         except* InferenceError as errors:
             raise GenerationJobError(
-                f"{errors.exceptions[0]} — what was generated is in {self.out} and every answer "
-                "is cached: run the same command again to go on"
+                f"{errors.exceptions[0]} — {self.what_was_made()}; run the same command again "
+                "to go on"
             ) from errors.exceptions[0]
         finally:
             self._write_out()
@@ -271,9 +287,21 @@ class GenerationJob:
             return None
         return (
             f"{self.metered.stopped}; {self.done} of {len(self.tasks)} tasks done, "
-            f"{len(self._new)} new examples written to {self.out}; run again with a higher "
-            "--budget-usd (or --budget-tokens) to go on: nothing answered is asked again"
+            f"{self.what_was_made()}; run again with a higher --budget-usd (or "
+            "--budget-tokens) to go on: nothing answered is asked again"
         )
+
+    def what_was_made(self) -> str:
+        """What this run wrote, never a file it did not write."""
+        made = len(self._new)
+        if made:
+            return (
+                f"{made} new example{'s' if made > 1 else ''} written to {self.out} and every "
+                "answer cached"
+            )
+        if self.metered.calls:
+            return f"no new example written ({self.out} unchanged), every answer cached"
+        return f"nothing was generated ({self.out} unchanged)"
 
     def result(self) -> GenerationResult:
         m = self.metered
@@ -298,6 +326,7 @@ class GenerationJob:
             elapsed_s=time.monotonic() - self._started if self._started else 0.0,
             stopped=self.stopped,
             duplicates=list(self._duplicates),
+            warnings=list(self.warnings),
         )
 
     # -- OUT: read before, written after ---------------------------------------------------------
@@ -325,12 +354,33 @@ class GenerationJob:
                 if text:
                     self.index.add(text, f"{self.out.name} line {record.line}")
         except DatasetError as exc:
-            raise GenerationJobError(f"{exc}; give --out a new file") from None
+            raise GenerationJobError(f"{exc}; give --out a new file", bad_input=True) from None
         except OSError as exc:
-            raise GenerationJobError(f"{self.out}: cannot read it ({exc})") from None
+            raise GenerationJobError(
+                f"{self.out}: cannot read it ({exc})", bad_input=True
+            ) from None
         keys = [example_key(value) for value in self._existing]
         origins = self.store.origins_by_key(keys)
+        self._warn_other_models(origins.values())
         return {str(o.detail.get("task")) for o in origins.values() if o.detail.get("task")}
+
+    def _warn_other_models(self, origins: Iterable[Origin]) -> None:
+        """OUT's examples another model made are kept and their tasks skipped: say so, and how
+        to start fresh."""
+        others: dict[str, int] = {}
+        for origin in origins:
+            if origin.kind == self.kind and origin.source != self.model.spec.text:
+                others[origin.source] = others.get(origin.source, 0) + 1
+        if not others:
+            return
+        count = sum(others.values())
+        named = ", ".join(f"{n} by {source}" for source, n in others.items())
+        model = self.model.spec.text
+        self.warnings.append(
+            f"{count} of the {len(self._existing)} examples already in {self.out} came from "
+            f"another model ({named}), not {model}: they are kept and their tasks not asked "
+            f"again; to generate them with {model}, give a new --out"
+        )
 
     def _write_out(self) -> None:
         if not self._new and not self.out.exists():

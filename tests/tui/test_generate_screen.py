@@ -52,7 +52,7 @@ async def test_a_distillation_ends_in_the_data_pane(
     app_factory: Any, tmp_path: Path, fake_chat: FakeChat, recorder: Recorder
 ) -> None:
     src = dataset(tmp_path / "prompts.jsonl", 5)
-    out = tmp_path / "prompts.generated.jsonl"
+    out = tmp_path / "prompts.distill.jsonl"
     app = app_factory(src)
     async with app.run_test(size=SIZE, message_hook=recorder) as pilot:
         screen = await open_screen(pilot)
@@ -135,6 +135,8 @@ async def test_every_field_has_a_label_and_unused_ones_are_dimmed(
             "gen-temperature": "Temperature",
             "gen-qtemperature": "Question temp.",
             "gen-budget": "Budget $",
+            "gen-budget-tokens": "Budget tokens",
+            "gen-max-tokens": "Max tokens",
             "gen-questions-prompt": "Questions prompt (synth; {scenario}, {n})",
             "gen-answer-prompt": "Answer prompt (synth; {question}, {scenario})",
             "gen-paraphrase-prompt": (
@@ -229,3 +231,68 @@ def test_the_skipped_notice_counts_what_it_does_not_list() -> None:
         "1 record of x.jsonl skipped:\n  line 2: why"
     )
     assert describe_skipped(Path("x.jsonl"), []) == ""
+
+
+async def test_the_output_follows_the_source_until_the_user_types_one(
+    app_factory: Any, tmp_path: Path
+) -> None:
+    app = app_factory(dataset(tmp_path / "prompts.jsonl", 2))
+    async with app.run_test(size=SIZE) as pilot:
+        screen = await open_screen(pilot)
+        out = screen.query_one("#gen-out", Input)
+        screen.query_one("#gen-source", Input).value = "/tmp/x/out1.jsonl"
+        await settle(pilot)
+        assert out.value == "/tmp/x/out1.distill.jsonl"
+        screen.query_one("#gen-kind", Select).value = "paraphrase"
+        await settle(pilot)
+        assert out.value == "/tmp/x/out1.paraphrase.jsonl"
+        out.value = str(tmp_path / "mine.jsonl")
+        screen.query_one("#gen-source", Input).value = "/tmp/x/out2.jsonl"
+        await settle(pilot)
+        assert out.value == str(tmp_path / "mine.jsonl")
+
+
+async def test_the_token_budget_and_max_tokens_reach_the_job(
+    app_factory: Any, tmp_path: Path, fake_chat: FakeChat
+) -> None:
+    app = app_factory(dataset(tmp_path / "prompts.jsonl", 2))
+    async with app.run_test(size=SIZE) as pilot:
+        screen = await open_screen(pilot)
+        screen.query_one("#gen-model", Input).value = fake_chat.spec("teacher")
+        screen.query_one("#gen-budget-tokens", Input).value = "500"
+        screen.query_one("#gen-max-tokens", Input).value = "1000"
+        await press(pilot, "ctrl+r")
+        await settle(pilot)
+        status = str(screen.query_one("#gen-status", Static).render())
+        assert "--budget-tokens 500 cannot cover one call" in status, status
+        assert "1,000 --max-tokens" in status and fake_chat.chat_calls() == 0
+        screen.query_one("#gen-max-tokens", Input).value = "32"
+        await press(pilot, "ctrl+r")
+        await settle(pilot)
+        assert not isinstance(app.screen, GenerateScreen)
+        assert fake_chat.chat_calls("teacher") == 2
+
+
+async def test_an_output_another_model_made_is_said_in_the_status(
+    app_factory: Any, tmp_path: Path, fake_chat: FakeChat, recorder: Recorder
+) -> None:
+    src = dataset(tmp_path / "prompts.jsonl", 2)
+    out = tmp_path / "prompts.distill.jsonl"
+    app = app_factory(src)
+    async with app.run_test(size=SIZE, message_hook=recorder) as pilot:
+        for model in ("teacher", "other"):
+            screen = await open_screen(pilot)  # the second time, the output is the open dataset
+            screen.query_one("#gen-source", Input).value = str(src)
+            await settle(pilot)
+            assert screen.query_one("#gen-out", Input).value == str(out)
+            screen.query_one("#gen-model", Input).value = fake_chat.spec(model)
+            await press(pilot, "ctrl+r")
+            await settle(pilot)
+        assert isinstance(app.screen, GenerateScreen)
+        status = str(app.screen.query_one("#gen-status", Static).render())
+        assert "came from another model" in status and "new --out" in status, status
+        assert fake_chat.chat_calls("other") == 0
+        await press(pilot, "escape")
+        await settle(pilot)
+        assert not isinstance(app.screen, GenerateScreen)
+        assert [m.path for m in recorder.of(OpenDataset)] == [out, out]

@@ -165,3 +165,75 @@ def test_bad_input_exits_2_before_any_call(
     assert run.returncode == 2, run.stderr
     assert message in run.stderr and len(run.stderr.strip().splitlines()) == 1
     assert server.chat_calls() == 0 and not (tmp_path / "o.jsonl").exists()
+
+
+@pytest.mark.parametrize("budget", ["0", "1000"])
+def test_a_token_budget_too_small_for_one_call_says_so_before_any_call(
+    tmp_path: Path, server: FakeChat, budget: str
+) -> None:
+    scenarios = tmp_path / "s.txt"
+    scenarios.write_text("A bank app\nA bakery\n")
+    out = tmp_path / "o.jsonl"
+    run = ftui(
+        "synth", str(scenarios), "--model", server.spec("writer"), "--out", str(out),
+        "--budget-tokens", budget, "--n", "2",
+    )  # fmt: skip
+    assert run.returncode == 2, run.stderr
+    assert f"--budget-tokens {int(budget):,} cannot cover one call" in run.stderr
+    assert "1,024 --max-tokens" in run.stderr and "lower --max-tokens" in run.stderr
+    assert "written to" not in run.stderr
+    assert server.chat_calls() == 0 and not out.exists()
+
+
+def test_a_budget_stop_gives_one_total_of_tokens(tmp_path: Path) -> None:
+    # Questions of one-letter words: the server counts more prompt tokens than ftui estimates
+    # (4 characters a token), so calls still in flight at the stop add to the total after it.
+    src = tmp_path / "p.jsonl"
+    rows = [
+        {"messages": [{"role": "user", "content": f"{made_up_words(str(i), 2)} " + "a " * 300}]}
+        for i in range(12)
+    ]
+    src.write_bytes(b"\n".join(orjson.dumps(r) for r in rows) + b"\n")
+    with FakeChat(latency_s=0.3) as slow:
+        run = ftui(
+            "paraphrase", str(src), "--model", slow.spec("writer"), "--out",
+            str(tmp_path / "o.jsonl"), "--budget-tokens", "2000", "--max-tokens", "16", "--json",
+        )  # fmt: skip
+    assert run.returncode == 3, run.stderr
+    data = orjson.loads(run.stdout)
+    assert data["written"] > 0 and data["calls"] > 1
+    used = f"{data['tokens']:,} of 2,000 tokens used"
+    assert used in run.stderr and used in data["stopped"], (run.stderr, data["tokens"])
+
+
+def test_an_unreachable_model_exits_1_and_names_no_file(tmp_path: Path) -> None:
+    src = dataset(tmp_path / "p.jsonl", 2)
+    out = tmp_path / "dead.jsonl"
+    run = ftui(
+        "distill", str(src), "--model", "openai-compatible:http://127.0.0.1:1/v1#writer",
+        "--out", str(out),
+    )  # fmt: skip
+    assert run.returncode == 1, run.stderr
+    assert "nothing was generated" in run.stderr and "is in" not in run.stderr
+    assert not out.exists()
+
+
+def test_a_rerun_with_another_model_warns_that_the_output_is_the_other_models(
+    tmp_path: Path, server: FakeChat
+) -> None:
+    src = dataset(tmp_path / "p.jsonl", 3)
+    out = tmp_path / "bad.jsonl"
+    first = ftui("distill", str(src), "--model", server.spec("teacher"), "--out", str(out))
+    assert first.returncode == 0, first.stderr
+    again = ftui("distill", str(src), "--model", server.spec("other"), "--out", str(out))
+    assert again.returncode == 0, again.stderr
+    assert "3 of the 3 examples already in" in again.stderr
+    assert f"3 by {server.spec('teacher')}" in again.stderr
+    assert "give a new --out" in again.stderr and "no new examples" in again.stdout
+    same = ftui("distill", str(src), "--model", server.spec("teacher"), "--out", str(out))
+    assert "another model" not in same.stderr
+
+
+def test_paraphrase_help_speaks_of_paraphrases_not_answers() -> None:
+    helped = ftui("paraphrase", "--help")
+    assert "Of the paraphrases" in helped.stdout and "Of the answers" not in helped.stdout

@@ -120,3 +120,4 @@ def test_a_bad_spec_says_what_is_wrong_and_the_four_forms(text: str, problem: st
     assert problem in message
     for form in ("openai:MODEL", "openai-compatible:URL#MODEL", "local:PATH[+ADAPTER]", "run:ID"):
         assert form in message
+    assert "?." not in message and ".." not in message  # one mark ends the problem

@@ -17,8 +17,10 @@ One piece for every job that asks models many questions (the judge, data generat
   spent, plus what the calls in flight may spend, plus its own estimate (its prompt and its whole
   `max_tokens`), stays under each cap. A call that only the calls in flight crowd out waits for
   them; one the budget can't cover at all stops every call (`BudgetReached`, and `stopped` says
-  which budget and how much of it was spent). A model missing from the price table runs with its
-  cost unknown (`cost_unknown`). Answers from the cache cost nothing.
+  which budget and how much of it was spent, counted when it is read: the calls that were in
+  flight at the stop included). A budget that cannot cover even the first call on its own
+  raises `BudgetTooSmall`, saying what one call may use. A model missing from the price table
+  runs with its cost unknown (`cost_unknown`). Answers from the cache cost nothing.
 - An answer is cached the moment it returns, so a kill loses only the calls in flight.
 """
 
@@ -46,6 +48,11 @@ TOKENS_PER_MESSAGE = 4
 
 class BudgetReached(Exception):
     """No more calls: a budget would be passed (`MeteredCalls.stopped` says which)."""
+
+
+class BudgetTooSmall(BudgetReached):
+    """The budget cannot cover even one call (its prompt and its whole `max_tokens`): bad
+    input, said before any call is sent."""
 
 
 @dataclass(frozen=True)
@@ -120,11 +127,29 @@ class MeteredCalls:
         self.cost_usd = 0.0
         self.cost_unknown = False
         self.tokens = 0
-        self.stopped: str | None = None
+        self._stopped_at: str | None = None  # the budget that stopped the calls: "usd", "tokens"
+        self._next_call: tuple[float, int] = (0.0, 0)  # what the call it refused asked for
         self._reserved_usd = 0.0
         self._reserved_tokens = 0
         self._slots = asyncio.Semaphore(concurrency)
         self._budget = asyncio.Condition()
+
+    @property
+    def stopped(self) -> str | None:
+        """Which budget stopped the calls and how much of it the calls used, now."""
+        if self._stopped_at == "usd":
+            assert self.budget_usd is not None
+            return (
+                f"stopped at the budget: ${self.cost_usd:.4f} of ${self.budget_usd:.4f} spent "
+                f"(the next call might have cost up to ${self._next_call[0]:.4f})"
+            )
+        if self._stopped_at == "tokens":
+            assert self.budget_tokens is not None
+            return (
+                f"stopped at the token budget: {self.tokens:,} of {self.budget_tokens:,} "
+                f"tokens used (the next call might have used up to {self._next_call[1]:,})"
+            )
+        return None
 
     def meter(self) -> Meter:
         return Meter(self.calls, self.cached, self.cost_usd, self.cost_unknown, self.tokens)
@@ -194,9 +219,16 @@ class MeteredCalls:
                     raise BudgetReached(self.stopped)
                 over = self._over_budget(usd, tokens, in_flight=False)
                 if over is not None:
+                    nothing_spent = not self.calls and not self._reserved_tokens
+                    nothing_spent = nothing_spent and not self._reserved_usd
+                    self._next_call = (usd, tokens)
                     self._stop(over)
                     self._budget.notify_all()
-                    raise BudgetReached(over)
+                    if nothing_spent:
+                        raise BudgetTooSmall(
+                            self._too_small(over, usd, tokens - sampling.max_tokens, sampling)
+                        )
+                    raise BudgetReached(self.stopped)
                 if self._over_budget(usd, tokens, in_flight=True) is None:
                     self._reserved_usd += usd
                     self._reserved_tokens += tokens
@@ -204,24 +236,34 @@ class MeteredCalls:
                 await self._budget.wait()
 
     def _over_budget(self, usd: float, tokens: int, *, in_flight: bool) -> str | None:
-        """Which budget a call of (usd, tokens) would pass, as the reason to stop; None if none."""
+        """Which budget a call of (usd, tokens) would pass ("usd", "tokens"); None if none."""
         held_usd = self._reserved_usd if in_flight else 0.0
         held_tokens = self._reserved_tokens if in_flight else 0
         if self.budget_usd is not None and usd and self.cost_usd + held_usd + usd > self.budget_usd:
-            return f"stopped at the budget: ${self.cost_usd:.4f} of ${self.budget_usd:.4f} spent"
+            return "usd"
         if (
             self.budget_tokens is not None
             and tokens
             and self.tokens + held_tokens + tokens > self.budget_tokens
         ):
-            return (
-                f"stopped at the token budget: {self.tokens:,} of {self.budget_tokens:,} "
-                "tokens used"
-            )
+            return "tokens"
         return None
 
+    def _too_small(self, budget: str, usd: float, prompt: int, sampling: Sampling) -> str:
+        if budget == "usd":
+            return (
+                f"--budget-usd {self.budget_usd:g} cannot cover one call: a call may cost up to "
+                f"${usd:.4f} (~{prompt:,} prompt + {sampling.max_tokens:,} --max-tokens "
+                "tokens); raise the budget or lower --max-tokens"
+            )
+        return (
+            f"--budget-tokens {self.budget_tokens:,} cannot cover one call: a call may use up "
+            f"to ~{prompt:,} prompt + {sampling.max_tokens:,} --max-tokens tokens; raise the "
+            "budget or lower --max-tokens"
+        )
+
     def _stop(self, reason: str) -> None:
-        self.stopped = reason
+        self._stopped_at = reason
         if self.on_stop is not None:
             self.on_stop()
 

@@ -27,7 +27,8 @@ class SpecError(ValueError):
     """A model spec ftui cannot read; the message says what is wrong and the four forms."""
 
     def __init__(self, text: str, problem: str) -> None:
-        super().__init__(f"Model spec {text!r}: {problem}. Write it as {FORMS}.")
+        end = "" if problem.endswith((".", "?", "!")) else "."  # a question keeps its own mark
+        super().__init__(f"Model spec {text!r}: {problem}{end} Write it as {FORMS}.")
         self.text = text
         self.problem = problem
 

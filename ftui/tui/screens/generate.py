@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import asyncio
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, ClassVar
 
@@ -83,6 +83,7 @@ class GenerateEnded(Message):
     out: Path | None  # None: nothing was written
     summary: str
     error: bool = False
+    warnings: list[str] = field(default_factory=list)  # e.g. the output made by another model
 
 
 def describe_skipped(source: Path, skipped: list[Skipped]) -> str:
@@ -126,6 +127,11 @@ def describe(progress: GenerationProgress) -> str:
     )
 
 
+def default_output(source: Path, kind: str) -> Path:
+    """Where a job writes when the user names no output: beside its source, named by kind."""
+    return source.with_name(f"{source.stem}.{kind}.jsonl")
+
+
 class GenerateScreen(ModalScreen[Path | None]):
     BINDINGS: ClassVar = [
         command("ctrl+r", "run", "Run", "Start generating (or resume).", show=True),
@@ -140,14 +146,16 @@ class GenerateScreen(ModalScreen[Path | None]):
         self.running = False
         self._progress_at = 0.0
         self._run_ids: list[str] = []  # the history's runs, for the model field's completion
+        # The Output the screen last filled in: while the field still holds it, the user has
+        # not chosen one, and it follows the Source and the Kind.
+        self._default_out = str(default_output(source, "distill")) if source else ""
+        self._finished_out: Path | None = None  # a run that ended with a warning wrote this
 
     def compose(self) -> ComposeResult:
         from ftui.commands.generate import default_generate_spec
 
         src = str(self.source) if self.source else ""
-        out = (
-            str(self.source.with_name(self.source.stem + ".generated.jsonl")) if self.source else ""
-        )
+        out = self._default_out
         gen = self.config.generate
         spec = default_generate_spec(self.config)
         with Vertical(id="generate-dialog"):
@@ -182,6 +190,9 @@ class GenerateScreen(ModalScreen[Path | None]):
                     yield _cell("Temperature", str(gen.temperature), "gen-temperature", "0 to 2")
                     yield _cell("Question temp.", "1.0", "gen-qtemperature", "0 to 2 (synth)")
                     yield _cell("Budget $", "", "gen-budget", "no limit")
+                with Horizontal(classes="gen-cells"):
+                    yield _cell("Budget tokens", "", "gen-budget-tokens", "no limit")
+                    yield _cell("Max tokens", str(gen.max_tokens), "gen-max-tokens", "per reply")
                 yield Label("Questions prompt (synth; {scenario}, {n})", classes="gen-label-above")
                 yield _prompt(SYNTH_QUESTIONS.default, "gen-questions-prompt")
                 yield Label(
@@ -213,6 +224,17 @@ class GenerateScreen(ModalScreen[Path | None]):
     @on(Select.Changed, "#gen-kind")
     def _kind_changed(self, event: Select.Changed) -> None:
         self._show_kind(str(event.value))
+        self._follow_source()
+
+    def _follow_source(self) -> None:
+        """Output follows Source and Kind until the user types an output of their own."""
+        out = self.query_one("#gen-out", Input)
+        if out.value.strip() != self._default_out:
+            return
+        source = self.value("source")
+        kind = str(self.query_one("#gen-kind", Select).value)
+        self._default_out = str(default_output(Path(source), kind)) if source else ""
+        out.value = self._default_out
 
     def _show_kind(self, kind: str) -> None:
         """Dim the fields this kind does not use (they keep their values)."""
@@ -230,6 +252,7 @@ class GenerateScreen(ModalScreen[Path | None]):
     @on(Input.Changed, "#gen-source")
     def _source_changed(self, event: Input.Changed) -> None:
         path = Path(event.value.strip()).expanduser()
+        self._follow_source()
         self._notice("")
         if path.is_file():
             self._check_source(path)
@@ -288,7 +311,7 @@ class GenerateScreen(ModalScreen[Path | None]):
             self.workers.cancel_group(self, RUN_GROUP)
             self._status("stopping… what was made is written; Run again to go on")
             return
-        self.dismiss(None)
+        self.dismiss(self._finished_out)
 
     def _setup(self) -> dict[str, Any]:
         """The form's values, checked: ValueError says which and what to do."""
@@ -322,7 +345,7 @@ class GenerateScreen(ModalScreen[Path | None]):
             chosen = prompt_for(STEPS[step], text, where=f"the {step} prompt")
             return prompt_for(STEPS[step]) if chosen.text == STEPS[step].default else chosen
 
-        max_tokens = self.config.generate.max_tokens
+        max_tokens = number("max-tokens", int, 1)
         return {
             "kind": kind,
             "spec": self.value("model"),
@@ -333,6 +356,9 @@ class GenerateScreen(ModalScreen[Path | None]):
             "sampling": Sampling(number("temperature", float, 0, 2), max_tokens),
             "question_sampling": Sampling(number("qtemperature", float, 0, 2), max_tokens),
             "budget_usd": number("budget", float, 0) if self.value("budget") else None,
+            "budget_tokens": (
+                number("budget-tokens", int, 0) if self.value("budget-tokens") else None
+            ),
             "concurrency": number("concurrency", int, 1),
             "prompts": GenerationPrompts(
                 questions=prompt("synth-questions", "questions-prompt"),
@@ -362,6 +388,7 @@ class GenerateScreen(ModalScreen[Path | None]):
             question_sampling=setup["question_sampling"],
             concurrency=setup["concurrency"],
             budget_usd=setup["budget_usd"],
+            budget_tokens=setup["budget_tokens"],
             pool=pool,
             on_progress=self._on_progress,
         )
@@ -378,7 +405,11 @@ class GenerateScreen(ModalScreen[Path | None]):
         finally:
             await model.aclose()
         summary = f"{result.written} new examples written to {result.out}"
-        self.post_message(GenerateEnded(result.out, result.stopped or summary))
+        if not result.written:
+            summary = job.what_was_made()
+        self.post_message(
+            GenerateEnded(result.out, result.stopped or summary, warnings=result.warnings)
+        )
 
     def _prepare(self, setup: dict[str, Any]) -> tuple[list[Any], list[tuple[str, str]], Any]:
         """In a thread: the source read, the plan made, the model opened."""
@@ -424,16 +455,21 @@ class GenerateScreen(ModalScreen[Path | None]):
     @on(GenerateEnded)
     def _ended(self, event: GenerateEnded) -> None:
         self.running = False
-        if event.error or event.out is None:
-            self._status(event.summary, error=event.error)
+        if event.error or event.out is None or event.warnings:
+            # A warning stays on screen with the summary: change Output and Run, or close
+            # (the output written still opens).
+            text = "\n".join([*(f"warning: {w}" for w in event.warnings), event.summary])
+            self._status(text, error=event.error)
+            if not event.error:
+                self._finished_out = event.out
             return
         self.dismiss(event.out)
 
 
 def _input(value: str, placeholder: str, id: str, **kwargs: Any) -> Input:
-    field = Input(value, placeholder=placeholder, id=id, compact=True, **kwargs)
-    field.cursor_blink = False
-    return field
+    box = Input(value, placeholder=placeholder, id=id, compact=True, **kwargs)
+    box.cursor_blink = False
+    return box
 
 
 def _row(label: str, widget: Widget) -> Horizontal:
