@@ -91,8 +91,15 @@ def load_tokenizer(model_dir: Path) -> PreTrainedTokenizerBase:
     return tokenizer
 
 
-def load_model(model_dir: Path, config: LocalTrainConfig, placement: Placement) -> Any:
-    kwargs: dict[str, Any] = {"dtype": placement.dtype, "local_files_only": True}
+def load_model(
+    model_dir: Path, config: LocalTrainConfig, placement: Placement, attention: str = "sdpa"
+) -> Any:
+    """The base model; `attention` is transformers' attn_implementation (the speed plan's)."""
+    kwargs: dict[str, Any] = {
+        "dtype": placement.dtype,
+        "local_files_only": True,
+        "attn_implementation": attention,
+    }
     quant = quantization_config(config, placement)
     if quant is not None:
         kwargs["quantization_config"] = quant
