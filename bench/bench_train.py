@@ -148,7 +148,7 @@ def run_baseline(spec: dict[str, Any]) -> dict[str, Any]:
         gradient_accumulation_steps=1,
         num_train_epochs=1,
         learning_rate=2e-4,
-        logging_steps=10,
+        logging_steps=1,  # as ftui logs, so both pay the same
         save_strategy="no",
         report_to="none",
         disable_tqdm=True,
@@ -164,11 +164,15 @@ def run_baseline(spec: dict[str, Any]) -> dict[str, Any]:
         peak = torch.cuda.max_memory_allocated()
     else:
         peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024
+    losses = [entry["loss"] for entry in trainer.state.log_history if "loss" in entry]
     return {
         "runtime": result.metrics["train_runtime"],
         "tokens": tokens,
         "peak": peak,
+        "estimate": None,
         "loss": result.metrics["train_loss"],
+        "first_loss": losses[0],
+        "last_loss": statistics.fmean(losses[-5:]),
     }
 
 
