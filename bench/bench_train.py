@@ -5,9 +5,10 @@ prompt ("### User: ... ### Assistant: ..."), tokenize with padding="max_length" 
 into labels, wrap the model with the same LoRA and train with a plain transformers `Trainer` (fp16
 on a GPU, fp32 on a CPU). ftui's arm is the product itself: a run directory with a config.json,
 trained by `python -m ftui.train RUN_DIR` with ftui's defaults (the speed plan of
-ftui/core/training/speedups.py: padding-free packing, assistant-only loss, trl's fused LM head on a
-GPU and the model's own loss on a CPU, gradient checkpointing only when the estimate needs it),
-also without packing and, on a GPU with bitsandbytes, as 4-bit QLoRA with a paged optimizer. Each
+ftui/core/training/speedups.py: assistant-only loss; on a GPU padding-free packing and trl's fused
+LM head, on a CPU dynamic padding and the model's own loss; gradient checkpointing only when the
+estimate needs it), also with the other packing choice and, on a GPU with bitsandbytes, as 4-bit
+QLoRA with a paged optimizer. Each
 ftui run's memory estimate is printed beside its measured peak.
 
 Both arms train the same freshly built model on the same examples for one epoch with the same
@@ -288,8 +289,12 @@ def main() -> None:
         arms: dict[str, Any] = {
             "baseline (pad to max_length, Trainer)": lambda: child_baseline(work, spec),
             "ftui (defaults)": lambda: run_ftui(work, "ftui", spec, {}),
-            "ftui (no packing)": lambda: run_ftui(work, "nopack", spec, {"packing": False}),
         }
+        # The other side of the default packing choice (on a GPU, off on a CPU).
+        if args.device == "cuda":
+            arms["ftui (no packing)"] = lambda: run_ftui(work, "nopack", spec, {"packing": False})
+        else:
+            arms["ftui (packing)"] = lambda: run_ftui(work, "pack", spec, {"packing": True})
         if args.device == "cuda":
             if importlib.util.find_spec("bitsandbytes") is not None:
                 arms["ftui (QLoRA 4-bit)"] = lambda: run_ftui(

@@ -38,8 +38,9 @@ def test_a_good_run_passes_with_a_plan_to_show(
     assert "Memory     ~" in plan and "trainable" in plan
     template = "Template   the tokenizer's own (with generation markers), loss on assistant turns"
     assert f"{template} only; the end-of-turn token is trained, so the model learns to stop" in plan
-    assert "Speed-ups  model's own loss, padding-free packing, SDPA attention" in plan
-    assert "no gradient checkpointing: a CPU run" in plan
+    assert "Speed-ups  model's own loss, dynamic padding, SDPA attention" in plan
+    assert "padding-free packing is slower on a CPU" in plan
+    assert "gradient checkpointing off (as set)" in plan
 
 
 def test_a_missing_model_is_refused_and_nothing_is_recorded(

@@ -19,11 +19,11 @@ def test_a_cpu_plan_uses_the_models_own_loss_and_no_gpu_extras(
 ) -> None:
     config = fast_config(tiny_model, chat_data, gradient_checkpointing=None, quantization="4bit")
     plan = plan_speedups(config, on_gpu=False, packages={"liger_kernel", "flash_attn"})
-    assert not plan.fused_lm_head and plan.packing and not plan.liger
+    assert not plan.fused_lm_head and not plan.packing and not plan.liger
     assert plan.attention == "sdpa" and plan.optimizer == "adamw_torch_fused"
     assert not plan.gradient_checkpointing
     assert plan.sft_arguments() == {
-        "packing": True,
+        "packing": False,
         "optim": "adamw_torch_fused",
         "gradient_checkpointing": False,
     }
@@ -32,7 +32,7 @@ def test_a_cpu_plan_uses_the_models_own_loss_and_no_gpu_extras(
 def test_a_gpu_plan_takes_what_is_installed(tiny_model: Path, chat_data: ChatData) -> None:
     config = fast_config(tiny_model, chat_data, gradient_checkpointing=None, quantization="4bit")
     bare = plan_speedups(config, on_gpu=True, packages=set())
-    assert bare.fused_lm_head and bare.attention == "sdpa" and not bare.liger
+    assert bare.fused_lm_head and bare.packing and bare.attention == "sdpa" and not bare.liger
     assert bare.optimizer == "adamw_torch_fused"  # no bitsandbytes, no paged optimizer
     assert bare.gradient_checkpointing  # no estimate: the safe choice
     assert any("install flash-attn" in r for r in bare.reasons)
@@ -61,6 +61,8 @@ def test_explicit_settings_win(tiny_model: Path, chat_data: ChatData) -> None:
         free_memory=80 * GIB,
     )  # fmt: skip
     assert plan.gradient_checkpointing and not plan.packing
+    packed_cpu = plan_speedups(config.with_changes(packing=True), on_gpu=False, packages=set())
+    assert packed_cpu.packing
     assert "gradient checkpointing on (as set)" in plan.reasons
 
 

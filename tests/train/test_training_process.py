@@ -144,7 +144,8 @@ def test_a_cpu_run_trains_with_trls_template_and_the_models_own_loss(
 ) -> None:
     """A tokenizer wearing a published template trl knows (Qwen 2.5's ChatML, without markers):
     trl swaps in its training variant, as the plan said; on a CPU the loss is the model's own
-    (no entropy, no token accuracy), examples are packed, and the loss falls."""
+    (no entropy, no token accuracy), examples are padded per batch, not packed, and the loss
+    falls."""
     folder = trl_templates_dir()
     assert folder is not None
     model = Path(shutil.copytree(tiny_model, tmp_path / "model"))
@@ -156,7 +157,7 @@ def test_a_cpu_run_trains_with_trls_template_and_the_models_own_loss(
     assert "trl's qwen2_5_training.jinja" in template and "learns to stop" in template
     assert not any("did not swap in" in m for m in logged)
     speed = next(m for m in logged if m.startswith("Speed-ups: "))
-    assert "model's own loss" in speed and "padding-free packing" in speed
+    assert "model's own loss" in speed and "dynamic padding" in speed
     assert any(m.startswith("Peak memory: ") and "estimated" in m for m in logged)
     metrics = [e["values"] for e in events(run_dir) if "train_loss" in e.get("values", {})]
     assert not any("train_entropy" in v or "train_mean_token_accuracy" in v for v in metrics)

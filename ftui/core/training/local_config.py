@@ -60,7 +60,9 @@ class LocalTrainConfig:
     batch_size: int = 4
     grad_accum: int = 4
     max_length: int = 1024
-    packing: bool = True  # trl's padding-free packing: no padding computed, no cross-attention
+    # trl's padding-free packing (no padding computed, no cross-attention); None (auto): on with a
+    # GPU, off on a CPU, where SDPA over one long packed row is slower than dynamic padding.
+    packing: bool | None = None
     assistant_only_loss: bool = True
     # None (auto): on only when the memory estimate says the run does not fit without it.
     gradient_checkpointing: bool | None = None

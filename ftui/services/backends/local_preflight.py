@@ -118,7 +118,7 @@ class Preflight:
             f"targets={targets_text}",
             f"Training   {length}, lr {c.learning_rate:g} ({c.lr_scheduler}), batch "
             f"{c.batch_size} x {c.grad_accum} accumulation, max length {c.max_length}"
-            + (", packing" if c.packing else "")
+            + (", packing" if self.speed is not None and self.speed.packing else "")
             + (", gradient checkpointing" if self.checkpointing else "")
             + (", assistant-only loss" if c.assistant_only_loss else ""),
             f"Precision  {self.precision or c.precision}, quantization {c.quantization}"
