@@ -1,12 +1,15 @@
 """Training throughput and peak memory: ftui's local training against the way guides do it.
 
-The baseline is the recipe most fine-tuning guides give: render each chat with the tokenizer's
-template, tokenize with padding="max_length" to 512, copy the ids into labels, wrap the model with
-the same LoRA and train with a plain transformers `Trainer` (fp16 on a GPU, fp32 on a CPU).
-ftui's arm is the product itself: a run directory with a config.json, trained by
-`python -m ftui.train RUN_DIR` with ftui's defaults (dynamic padding, assistant-only loss, trl's
-fused LM head, gradient checkpointing on a GPU only), also with packing and, on a GPU, as 4-bit
-QLoRA.
+The baseline is the recipe most fine-tuning guides give: render each chat with a hand-written
+prompt ("### User: ... ### Assistant: ..."), tokenize with padding="max_length" to 512, copy the ids
+into labels, wrap the model with the same LoRA and train with a plain transformers `Trainer` (fp16
+on a GPU, fp32 on a CPU). ftui's arm is the product itself: a run directory with a config.json,
+trained by `python -m ftui.train RUN_DIR` with ftui's defaults (the speed plan of
+ftui/core/training/speedups.py: assistant-only loss; on a GPU padding-free packing and trl's fused
+LM head, on a CPU dynamic padding and the model's own loss; gradient checkpointing only when the
+estimate needs it), also with the other packing choice and, on a GPU with bitsandbytes, as 4-bit
+QLoRA with a paged optimizer. Each
+ftui run's memory estimate is printed beside its measured peak.
 
 Both arms train the same freshly built model on the same examples for one epoch with the same
 batch size and LoRA settings, each arm in its own process (so peak memory is its own), arms
@@ -22,6 +25,7 @@ present (else generated chats).
 from __future__ import annotations
 
 import argparse
+import importlib.util
 import json
 import os
 import random
@@ -35,9 +39,13 @@ from pathlib import Path
 from typing import Any
 
 ROOT = Path(__file__).resolve().parents[1]
-SHARED_DATA = ROOT.parent / "shared" / "datasets" / "openai-chat" / "sgd_dialogues.jsonl"
+SHARED_DATASETS = Path(
+    os.environ.get("FTUI_SHARED_DATASETS") or ROOT.parents[1] / "shared" / "datasets"
+)
+SHARED_DATA = SHARED_DATASETS / "openai-chat" / "sgd_dialogues.jsonl"
 FINISHED = re.compile(r"Training finished in ([\d.]+) s \(([\d,]+) tokens")
-PEAK = re.compile(r"Peak memory: (\d+) MiB")
+PEAK = re.compile(r"Peak memory: (\d+) MiB \(\w+\)(?:; estimated ([\d.]+) (GiB|MiB))?")
+SPEEDUPS = re.compile(r"Speed-ups: ([^;]+);")
 
 
 # -- inputs -----------------------------------------------------------------------------------
@@ -85,6 +93,16 @@ def build_model(work: Path, data: Path, size: str) -> Path:
 # -- the baseline, in a child process ----------------------------------------------------------
 
 
+def hand_written_prompt(messages: list[dict[str, Any]], eos: str) -> str:
+    """The prompt format the guides write by hand instead of using the model's chat template."""
+    parts = []
+    for message in messages:
+        role = {"assistant": "Assistant", "system": "System"}.get(message["role"], "User")
+        end = eos if message["role"] == "assistant" else ""
+        parts.append(f"### {role}:\n{message['content']}{end}\n\n")
+    return "".join(parts)
+
+
 def run_baseline(spec: dict[str, Any]) -> dict[str, Any]:
     """The guide recipe: pad to max_length, labels = ids, plain Trainer."""
     import resource
@@ -103,7 +121,7 @@ def run_baseline(spec: dict[str, Any]) -> dict[str, Any]:
     on_gpu = spec["device"] == "cuda"
     tokenizer = AutoTokenizer.from_pretrained(spec["model"])
     rows = [json.loads(line) for line in Path(spec["data"]).read_text().splitlines()]
-    texts = [tokenizer.apply_chat_template(r["messages"], tokenize=False) for r in rows]
+    texts = [hand_written_prompt(r["messages"], tokenizer.eos_token) for r in rows]
     encoded = tokenizer(texts, padding="max_length", truncation=True, max_length=spec["max_length"])
     labels = [
         [t if m else -100 for t, m in zip(ids, mask, strict=True)]
@@ -131,7 +149,7 @@ def run_baseline(spec: dict[str, Any]) -> dict[str, Any]:
         gradient_accumulation_steps=1,
         num_train_epochs=1,
         learning_rate=2e-4,
-        logging_steps=10,
+        logging_steps=1,  # as ftui logs, so both pay the same
         save_strategy="no",
         report_to="none",
         disable_tqdm=True,
@@ -147,11 +165,15 @@ def run_baseline(spec: dict[str, Any]) -> dict[str, Any]:
         peak = torch.cuda.max_memory_allocated()
     else:
         peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024
+    losses = [entry["loss"] for entry in trainer.state.log_history if "loss" in entry]
     return {
         "runtime": result.metrics["train_runtime"],
         "tokens": tokens,
         "peak": peak,
+        "estimate": None,
         "loss": result.metrics["train_loss"],
+        "first_loss": losses[0],
+        "last_loss": statistics.fmean(losses[-5:]),
     }
 
 
@@ -188,15 +210,23 @@ def run_ftui(
     messages = [e.get("message", "") for e in events if e["type"] == "log"]
     finished = next((m for m in map(FINISHED.search, messages) if m), None)
     peak = next((m for m in map(PEAK.search, messages) if m), None)
+    speedups = next((m for m in map(SPEEDUPS.search, messages) if m), None)
     if code != 0 or finished is None or peak is None:
         tail = (run_dir / "train.log").read_text(errors="replace")[-2000:]
         raise SystemExit(f"ftui arm {name} failed (exit {code}):\n{tail}")
     losses = [e["values"]["train_loss"] for e in events if "train_loss" in e.get("values", {})]
+    estimate = None
+    if peak.group(2):
+        estimate = float(peak.group(2)) * (1024**3 if peak.group(3) == "GiB" else 1024**2)
     return {
         "runtime": float(finished.group(1)),
         "tokens": int(finished.group(2).replace(",", "")),
         "peak": int(peak.group(1)) * 1024**2,
+        "estimate": estimate,
         "loss": statistics.fmean(losses),
+        "first_loss": losses[0],
+        "last_loss": statistics.fmean(losses[-5:]),
+        "speedups": speedups.group(1) if speedups else "",
     }
 
 
@@ -259,20 +289,30 @@ def main() -> None:
         arms: dict[str, Any] = {
             "baseline (pad to max_length, Trainer)": lambda: child_baseline(work, spec),
             "ftui (defaults)": lambda: run_ftui(work, "ftui", spec, {}),
-            "ftui (packing)": lambda: run_ftui(work, "packing", spec, {"packing": True}),
         }
+        # The other side of the default packing choice (on a GPU, off on a CPU).
         if args.device == "cuda":
-            arms["ftui (QLoRA 4-bit)"] = lambda: run_ftui(
-                work, "qlora", spec, {"quantization": "4bit"}
-            )
+            arms["ftui (no packing)"] = lambda: run_ftui(work, "nopack", spec, {"packing": False})
+        else:
+            arms["ftui (packing)"] = lambda: run_ftui(work, "pack", spec, {"packing": True})
+        if args.device == "cuda":
+            if importlib.util.find_spec("bitsandbytes") is not None:
+                arms["ftui (QLoRA 4-bit)"] = lambda: run_ftui(
+                    work, "qlora", spec, {"quantization": "4bit"}
+                )
+            else:
+                print("bitsandbytes is not installed: no QLoRA arm (16-bit arms only)")
         results: dict[str, list[dict[str, Any]]] = {name: [] for name in arms}
         for repeat in range(args.repeats):
             for name, run in arms.items():  # interleaved: drift hits every arm alike
                 results[name].append(run())
                 last = results[name][-1]
+                estimate = f" (estimated {mib(last['estimate'])})" if last.get("estimate") else ""
                 print(
                     f"  [{repeat + 1}/{args.repeats}] {name}: "
                     f"{last['tokens'] / last['runtime']:,.0f} tokens/s, peak {mib(last['peak'])}"
+                    f"{estimate}, loss {last['first_loss']:.3f} -> {last['last_loss']:.3f}"
+                    + (f"; {last['speedups']}" if last.get("speedups") else "")
                 )
 
     baseline_runs = results[next(iter(arms))]
@@ -280,9 +320,13 @@ def main() -> None:
     def tps(result: dict[str, Any]) -> float:
         return float(result["tokens"]) / float(result["runtime"])
 
+    load = os.getloadavg()
     medians = {
         name: {
             "tps": statistics.median(tps(r) for r in runs),
+            "estimate": statistics.median(r["estimate"] for r in runs)
+            if runs[0].get("estimate")
+            else None,
             "peak": statistics.median(r["peak"] for r in runs),
             "runtime": statistics.median(r["runtime"] for r in runs),
             # Each round's ratio to the baseline run beside it: robust to load that drifts
@@ -299,14 +343,21 @@ def main() -> None:
     memory = "peak GPU memory" if args.device == "cuda" else "peak RSS"
     print(
         f"\n{args.model_size} model on {args.device}, {args.examples} examples, max length "
-        f"{args.max_length}, batch {args.batch_size}, 1 epoch; medians of {args.repeats}"
+        f"{args.max_length}, batch {args.batch_size}, 1 epoch; medians of {args.repeats}; "
+        f"load average {load[0]:.2f} {load[1]:.2f} {load[2]:.2f} on {os.cpu_count()} CPUs"
     )
     print("(vs base: the median of each round's ratio to the baseline run in the same round)")
-    print(f"{'arm':<40} {'tokens/s':>10} {'vs base':>8} {memory:>16} {'vs base':>8} {'train s':>8}")
+    print(
+        f"{'arm':<40} {'tokens/s':>10} {'vs base':>8} {memory:>16} {'vs base':>8} "
+        f"{'estimate':>10} {'est/peak':>8} {'train s':>8}"
+    )
     for name, m in medians.items():
+        estimate = m["estimate"]
         print(
             f"{name:<40} {m['tps']:>10,.0f} {m['ratio']:>7.2f}x "
-            f"{mib(m['peak']):>16} {m['peak_ratio']:>7.2f}x {m['runtime']:>8.1f}"
+            f"{mib(m['peak']):>16} {m['peak_ratio']:>7.2f}x "
+            + (f"{mib(estimate):>10} {estimate / m['peak']:>7.2f}x " if estimate else " " * 20)
+            + f"{m['runtime']:>8.1f}"
         )
 
 

@@ -91,8 +91,13 @@ def load_tokenizer(model_dir: Path) -> PreTrainedTokenizerBase:
     return tokenizer
 
 
-def load_model(model_dir: Path, config: LocalTrainConfig, placement: Placement) -> Any:
+def load_model(
+    model_dir: Path, config: LocalTrainConfig, placement: Placement, attention: str = "sdpa"
+) -> Any:
+    """The base model; `attention` is transformers' attn_implementation (the speed plan's)."""
     kwargs: dict[str, Any] = {"dtype": placement.dtype, "local_files_only": True}
+    if attention != "sdpa":  # SDPA is transformers' default wherever the model supports it
+        kwargs["attn_implementation"] = attention
     quant = quantization_config(config, placement)
     if quant is not None:
         kwargs["quantization_config"] = quant

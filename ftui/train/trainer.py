@@ -19,9 +19,11 @@ from typing import Any
 import orjson
 
 from ftui.core.runs.events import CONFIG_FILE, EVENTS_FILE, EventWriter, RunStatus
-from ftui.core.training.chat_templates import TRAINING_TEMPLATES, choose_template
+from ftui.core.training.chat_templates import TRAINING_TEMPLATES, TRL, choose_template
 from ftui.core.training.local_config import ConfigError, LocalTrainConfig
+from ftui.core.training.memory_estimate import MemoryEstimate, ModelShape, format_bytes
 from ftui.core.training.model_files import ModelNotFound, read_json, resolve_model
+from ftui.core.training.speedups import SpeedPlan, installed, plan_run
 from ftui.train.stop import CheckpointRequest, StoppedBeforeTraining, StopRequest
 
 CHECKPOINTS_DIR = "checkpoints"
@@ -93,6 +95,7 @@ def sft_arguments(
     precision: str,
     on_gpu: bool,
     has_eval: bool,
+    speed: SpeedPlan,
 ) -> dict[str, Any]:
     """SFTConfig keyword arguments for this run (pure: testable without training)."""
     eval_steps = _interval(config.eval_steps)
@@ -118,9 +121,8 @@ def sft_arguments(
         "eval_strategy": "steps" if has_eval else "no",
         "eval_steps": eval_steps if has_eval else None,
         "max_length": config.max_length,
-        "packing": config.packing,
+        **speed.sft_arguments(),
         "assistant_only_loss": config.assistant_only_loss,
-        "gradient_checkpointing": config.checkpointing_on(on_gpu),
         "seed": config.seed,
         "data_seed": config.seed,
         "use_cpu": not on_gpu,
@@ -132,7 +134,7 @@ def sft_arguments(
         "dataloader_pin_memory": on_gpu,
         "save_only_model": False,  # optimizer and scheduler state too: resume continues exactly
     }
-    if config.checkpointing_on(on_gpu):
+    if speed.gradient_checkpointing:
         args["gradient_checkpointing_kwargs"] = {"use_reentrant": False}
     if config.early_stopping_patience and has_eval:
         args.update(
@@ -252,22 +254,24 @@ def _train(
         placement = choose_placement(config)
     except LoadError as exc:
         raise RunFailed(str(exc)) from None
+    model_config = read_json(model_dir / "config.json")
     chosen = choose_template(
         config.chat_template,
-        own_template=tokenizer.chat_template,
+        own_template=tokenizer.chat_template if isinstance(tokenizer.chat_template, str) else None,
         special_tokens=_tokenizer_tokens(tokenizer),
         assistant_only_loss=config.assistant_only_loss,
-        model_type=read_json(model_dir / "config.json").get("model_type"),
+        model_type=model_config.get("model_type"),
         model_label=config.base_model,
+        bos_token=str(tokenizer.bos_token or ""),
+        eos_token=str(tokenizer.eos_token or ""),
     )
     if chosen.problem or chosen.template is None:
         raise RunFailed(chosen.problem or "No chat template.")
-    tokenizer.chat_template = chosen.template
-    writer.log(
-        "Chat template: "
-        + ("the tokenizer's own" if chosen.name == "auto" else f"ftui's {chosen.name!r}")
-        + (", loss on assistant turns only." if config.assistant_only_loss else ", loss on all.")
-    )
+    if chosen.set_on_tokenizer:
+        tokenizer.chat_template = chosen.template
+    writer.log(f"Chat template: {chosen.describe(config.assistant_only_loss)}.")
+    speed, estimate = _plan_speed(config, model_config, placement)
+    writer.log(f"Speed-ups: {speed.summary()}; " + "; ".join(speed.reasons) + ".")
     stop.raise_if_set()
 
     writer.log(
@@ -276,7 +280,7 @@ def _train(
         + "."
     )
     try:
-        model = load_model(model_dir, config, placement)
+        model = load_model(model_dir, config, placement, attention=speed.attention)
     except LoadError as exc:
         raise RunFailed(str(exc)) from None
     if config.quantization != "none":
@@ -284,7 +288,16 @@ def _train(
         writer.log(f"Quantized {quantized} linear layers to {config.quantization}.")
     stop.raise_if_set()
 
-    trainer = _build_trainer(config, run_dir, model, tokenizer, train_rows, eval_rows, placement)
+    trainer = _build_trainer(
+        config, run_dir, model, tokenizer, train_rows, eval_rows, placement, speed
+    )
+    swapped_in = getattr(trainer, "chat_template", None)
+    if chosen.origin == TRL and swapped_in != chosen.template:
+        writer.log(  # trl's rule changed under ftui: say what it did instead
+            f"trl did not swap in {chosen.label} as planned; the examples are rendered with "
+            + ("its own choice." if swapped_in else "the tokenizer's template."),
+            level="warning",
+        )
     from ftui.train.alerts_callback import AlertsCallback
     from ftui.train.callback import (
         CheckpointOnRequestCallback,
@@ -332,9 +345,58 @@ def _train(
         _save_results(trainer, config, run_dir, model_dir, placement, writer)
     trainer.accelerator.wait_for_everyone()
     peak = peak_memory_bytes(placement)
-    writer.log(f"Peak memory: {peak / 1024**2:.0f} MiB ({placement.device}).")
+    writer.log(
+        f"Peak memory: {peak / 1024**2:.0f} MiB ({placement.device})"
+        + (f"; estimated {format_bytes(estimate.total)}." if estimate else ".")
+    )
     writer.status(RunStatus.SUCCEEDED, message="Adapter saved.")
     return RunStatus.SUCCEEDED
+
+
+def _plan_speed(
+    config: LocalTrainConfig, model_config: dict[str, Any], placement: Any
+) -> tuple[SpeedPlan, MemoryEstimate | None]:
+    """The same speed plan the preflight showed, from what this process sees."""
+    try:
+        shape: ModelShape | None = ModelShape.from_config(model_config)
+    except (ValueError, TypeError):
+        shape = None
+    free = None
+    if placement.on_gpu:
+        import torch
+
+        free = int(torch.cuda.mem_get_info(placement.local_rank)[0])
+    return plan_run(
+        config,
+        shape,
+        on_gpu=placement.on_gpu,
+        precision=placement.precision,
+        packages=installed(),
+        free_memory=free,
+    )
+
+
+def _trainer_class(speed: SpeedPlan) -> Any:
+    """SFTTrainer, or on a CPU one whose loss is the model's own (see speedups.py)."""
+    from transformers import Trainer
+    from trl import SFTTrainer
+
+    if speed.fused_lm_head:
+        return SFTTrainer
+
+    class ModelLossSFTTrainer(SFTTrainer):
+        def compute_loss(
+            self,
+            model: Any,
+            inputs: dict[str, Any],
+            return_outputs: bool = False,
+            num_items_in_batch: Any = None,
+        ) -> Any:
+            # transformers' cross-entropy on the model's logits: trl's fused head would run its
+            # PyTorch fallback here, with entropy and token accuracy on every step
+            return Trainer.compute_loss(self, model, inputs, return_outputs, num_items_in_batch)
+
+    return ModelLossSFTTrainer
 
 
 def _build_trainer(
@@ -345,9 +407,10 @@ def _build_trainer(
     train_rows: list[dict[str, Any]],
     eval_rows: list[dict[str, Any]] | None,
     placement: Any,
+    speed: SpeedPlan,
 ) -> Any:
     from datasets import Dataset
-    from trl import SFTConfig, SFTTrainer
+    from trl import SFTConfig
 
     kwargs = sft_arguments(
         config,
@@ -355,6 +418,7 @@ def _build_trainer(
         precision=placement.precision,
         on_gpu=placement.on_gpu,
         has_eval=bool(eval_rows),
+        speed=speed,
     )
     known = SFTConfig.__dataclass_fields__
     if "activation_checkpointing" in known:
@@ -366,7 +430,7 @@ def _build_trainer(
         kwargs["warmup_ratio"] = kwargs.pop("warmup_steps")  # transformers 4: ratios go here
     args = SFTConfig(**kwargs)
     try:
-        return SFTTrainer(
+        return _trainer_class(speed)(
             model=model,
             args=args,
             train_dataset=Dataset.from_list(train_rows),

@@ -213,7 +213,10 @@ def test_two_processes_write_events_once_and_stop_together(
 ) -> None:
     # The multi-GPU path (accelerate, one process per device, rank 0 reports) run on two CPU
     # processes with gloo: the same launcher command line, the same callbacks.
-    config = fast_config(tiny_model, chat_data, validation_path=None, max_steps=400, device="cpu")
+    # Unpacked, so a step is 2 x 4 examples and the epoch fraction below counts them.
+    config = fast_config(
+        tiny_model, chat_data, validation_path=None, max_steps=400, device="cpu", packing=False
+    )
     run = store.create_run(
         backend="local",
         base_model=config.base_model,

@@ -36,6 +36,11 @@ def test_a_good_run_passes_with_a_plan_to_show(
     plan = "\n".join(checked.plan_lines())
     assert "24 steps" in plan and "r=8" in plan and "no GPU" in plan
     assert "Memory     ~" in plan and "trainable" in plan
+    template = "Template   the tokenizer's own (with generation markers), loss on assistant turns"
+    assert f"{template} only; the end-of-turn token is trained, so the model learns to stop" in plan
+    assert "Speed-ups  model's own loss, dynamic padding, SDPA attention" in plan
+    assert "padding-free packing is slower on a CPU" in plan
+    assert "gradient checkpointing off (as set)" in plan
 
 
 def test_a_missing_model_is_refused_and_nothing_is_recorded(
@@ -183,3 +188,25 @@ def test_a_run_recorded_but_never_started_is_not_left_hanging(
     orphan = store.get_run(stale.id)
     assert orphan.status == "failed"
     assert orphan.error is not None and "never started" in orphan.error
+
+
+def test_gradient_checkpointing_goes_on_only_when_the_estimate_needs_it(
+    tiny_model: Path, chat_data: ChatData, backend: LocalBackend, tmp_path: Path
+) -> None:
+    auto = fast_config(tiny_model, chat_data, gradient_checkpointing=None)
+    roomy = asyncio.run(backend.preflight(auto, capacity=Capacity([gpu(0, 9.0)], None, None)))
+    assert roomy.ok and roomy.speed is not None and not roomy.checkpointing
+    plan = "\n".join(roomy.plan_lines())
+    assert "fused LM head: trl's Triton kernel" in plan and "fits the 80.0 GiB free" in plan
+    assert "gradient checkpointing" not in plan.split("\n")[3]  # the Training line
+
+    model = copy_model(tiny_model, tmp_path)
+    config = json.loads((model / "config.json").read_text())
+    config.update(hidden_size=4096, intermediate_size=14336, num_hidden_layers=32)
+    config.update(num_attention_heads=32, num_key_value_heads=8, head_dim=128)
+    (model / "config.json").write_text(json.dumps(config))
+    big = fast_config(model, chat_data, gradient_checkpointing=None, batch_size=8, max_length=2048)
+    tight = asyncio.run(backend.preflight(big, capacity=Capacity([gpu(0, 9.0)], None, None)))
+    assert tight.checkpointing and tight.speed is not None and tight.speed.gradient_checkpointing
+    assert any("more than 85% of the 80.0 GiB free" in r for r in tight.speed.reasons)
+    assert tight.estimate is not None and tight.estimate.total < 80 * 1024**3

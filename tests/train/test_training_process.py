@@ -13,6 +13,8 @@ import pytest
 from train_helpers import ChatData, fast_config
 
 from ftui.core.training.local_config import LocalTrainConfig
+from ftui.core.training.speedups import plan_speedups
+from ftui.core.training.trl_templates import trl_templates_dir
 from ftui.services.eventlog import read_events
 from ftui.train.callback import StopRequest
 from ftui.train.trainer import run_training, sft_arguments
@@ -110,8 +112,17 @@ def test_settings_map_onto_sft_config(
     config = fast_config(
         tiny_model, chat_data, eval_steps=0.25, save_steps=50, early_stopping_patience=3
     )
-    args = sft_arguments(config, tmp_path, precision="bf16", on_gpu=True, has_eval=True)
+    gpu = plan_speedups(
+        config.with_changes(quantization="4bit", gradient_checkpointing=None),
+        on_gpu=True,
+        packages={"liger_kernel", "bitsandbytes"},
+        estimate_without_checkpointing=30 * 1024**3,
+        free_memory=80 * 1024**3,
+    )
+    args = sft_arguments(config, tmp_path, precision="bf16", on_gpu=True, has_eval=True, speed=gpu)
     assert args["bf16"] and not args["fp16"] and not args["use_cpu"]
+    assert args["packing"] and args["use_liger_kernel"] and args["optim"] == "paged_adamw_32bit"
+    assert not args["gradient_checkpointing"]  # 30 GiB fits the 80 GiB free
     assert args["eval_steps"] == 0.25 and args["save_steps"] == 0.25  # saved at every evaluation
     assert args["load_best_model_at_end"] and args["metric_for_best_model"] == "eval_loss"
     assert args["output_dir"] == str(tmp_path / "checkpoints")
@@ -121,6 +132,37 @@ def test_settings_map_onto_sft_config(
         precision="fp32",
         on_gpu=False,
         has_eval=False,
+        speed=plan_speedups(config, on_gpu=False, packages={"liger_kernel", "bitsandbytes"}),
     )
     assert cpu["use_cpu"] and not cpu["bf16"] and cpu["eval_strategy"] == "no"
+    assert "use_liger_kernel" not in cpu and cpu["optim"] == "adamw_torch_fused"
     assert cpu["save_steps"] == 50 and isinstance(cpu["save_steps"], int)
+
+
+def test_a_cpu_run_trains_with_trls_template_and_the_models_own_loss(
+    tiny_model: Path, chat_data: ChatData, tmp_path: Path
+) -> None:
+    """A tokenizer wearing a published template trl knows (Qwen 2.5's ChatML, without markers):
+    trl swaps in its training variant, as the plan said; on a CPU the loss is the model's own
+    (no entropy, no token accuracy), examples are padded per batch, not packed, and the loss
+    falls."""
+    folder = trl_templates_dir()
+    assert folder is not None
+    model = Path(shutil.copytree(tiny_model, tmp_path / "model"))
+    (model / "chat_template.jinja").write_text((folder / "qwen2_5.jinja").read_text("utf-8"))
+    run_dir = make_run(tmp_path, fast_config(model, chat_data, validation_path=None))
+    assert run_training(run_dir) == "succeeded"
+    logged = [e["message"] for e in events(run_dir) if e["type"] == "log"]
+    template = next(m for m in logged if m.startswith("Chat template: "))
+    assert "trl's qwen2_5_training.jinja" in template and "learns to stop" in template
+    assert not any("did not swap in" in m for m in logged)
+    speed = next(m for m in logged if m.startswith("Speed-ups: "))
+    assert "model's own loss" in speed and "dynamic padding" in speed
+    assert any(m.startswith("Peak memory: ") and "estimated" in m for m in logged)
+    metrics = [e["values"] for e in events(run_dir) if "train_loss" in e.get("values", {})]
+    assert not any("train_entropy" in v or "train_mean_token_accuracy" in v for v in metrics)
+    losses = [v["train_loss"] for v in metrics]
+    assert len(losses) >= 20
+    assert sum(losses[-5:]) / 5 < sum(losses[:5]) / 5 - 0.05, losses
+    saved = (run_dir / "adapter" / "chat_template.jinja").read_text("utf-8")
+    assert saved == (folder / "qwen2_5.jinja").read_text("utf-8")  # inference keeps its own

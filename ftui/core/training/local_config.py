@@ -11,7 +11,7 @@ import dataclasses
 from dataclasses import dataclass, field, fields
 from typing import Any
 
-from ftui.core.training.chat_templates import AUTO, TRAINING_TEMPLATES
+from ftui.core.training.chat_templates import AUTO, RETIRED_TEMPLATES, TRAINING_TEMPLATES
 
 QUANTIZATIONS = ("none", "4bit", "8bit")
 PRECISIONS = ("auto", "fp32", "bf16", "fp16")
@@ -60,9 +60,11 @@ class LocalTrainConfig:
     batch_size: int = 4
     grad_accum: int = 4
     max_length: int = 1024
-    packing: bool = False
+    # trl's padding-free packing (no padding computed, no cross-attention); None (auto): on with a
+    # GPU, off on a CPU, where SDPA over one long packed row is slower than dynamic padding.
+    packing: bool | None = None
     assistant_only_loss: bool = True
-    # None (auto): on with a GPU, where it buys memory; off on a CPU, where it only costs time.
+    # None (auto): on only when the memory estimate says the run does not fit without it.
     gradient_checkpointing: bool | None = None
     # Intervals: < 1 is a fraction of the total steps (0.1: ten times per run), >= 1 a step count.
     eval_steps: float = 0.1
@@ -111,7 +113,13 @@ class LocalTrainConfig:
         choice("precision", self.precision, PRECISIONS)
         choice("device", self.device, DEVICES)
         choice("lr_scheduler", self.lr_scheduler, SCHEDULERS)
-        choice("chat_template", self.chat_template, (AUTO, *TRAINING_TEMPLATES))
+        if self.chat_template in RETIRED_TEMPLATES:
+            out.append(
+                f"chat_template is {self.chat_template!r}: trl now ships the training template "
+                f"of {RETIRED_TEMPLATES[self.chat_template]}, used by itself; choose auto."
+            )
+        else:
+            choice("chat_template", self.chat_template, (AUTO, *TRAINING_TEMPLATES))
         positive_ints = {
             "lora_r": self.lora_r,
             "lora_alpha": self.lora_alpha,
@@ -162,12 +170,6 @@ class LocalTrainConfig:
         ):
             out.append("target_modules must name at least one module (or be all-linear).")
         return out
-
-    def checkpointing_on(self, on_gpu: bool) -> bool:
-        """Whether gradient checkpointing is used on this device (resolving auto)."""
-        if self.gradient_checkpointing is None:
-            return on_gpu
-        return self.gradient_checkpointing
 
     def check(self) -> LocalTrainConfig:
         problems = self.problems()

@@ -10,8 +10,9 @@ copy of the model under data parallelism):
 - activations kept for the backward pass at batch x length tokens: with gradient checkpointing one
   hidden state per layer plus one layer recomputed, without it every layer's intermediates
   (attention through SDPA, so no length x length scores);
-- the logits: trl's fused LM head scores at most 4,096 tokens at a time in fp32, so one tile of
-  tokens x vocabulary (never the whole batch's logits, which plain Trainer keeps);
+- the logits: on a GPU trl's fused LM head scores at most 4,096 tokens at a time in fp32, so one
+  tile of tokens x vocabulary; on a CPU, where the model's own loss is used (see speedups.py), the
+  whole batch's fp32 logits, their log-softmax and its gradient;
 - a fixed allowance for the CUDA context (on a CPU: the libraries' own memory) and allocator
   slack.
 
@@ -173,8 +174,13 @@ def estimate_memory(
     max_length: int,
     gradient_checkpointing: bool,
     on_gpu: bool = True,
+    fused_lm_head: bool | None = None,
 ) -> MemoryEstimate:
-    """The memory one training process needs; `precision` is resolved (fp32, bf16 or fp16)."""
+    """The memory one training process needs; `precision` is resolved (fp32, bf16 or fp16).
+
+    `fused_lm_head` defaults to what a run uses: trl's fused head on a GPU, the model's own loss
+    on a CPU."""
+    fused = on_gpu if fused_lm_head is None else fused_lm_head
     dtype_bytes = _DTYPE_BYTES[precision]
     unquantized = shape.embedding_params + shape.other_params
     if quantization == "4bit":
@@ -195,8 +201,10 @@ def estimate_memory(
     else:
         kept = shape.layers * per_layer
     activations = tokens * kept * dtype_bytes
-    # One fp32 tile of the fused LM head and its gradient.
-    logits = min(tokens, FUSED_HEAD_TILE_TOKENS) * shape.vocab * (4 + 4)
+    if fused:  # one fp32 tile of the fused LM head and its gradient
+        logits = min(tokens, FUSED_HEAD_TILE_TOKENS) * shape.vocab * (4 + 4)
+    else:  # fp32 logits, their log-softmax and its gradient, for the whole batch
+        logits = tokens * shape.vocab * (4 + 4 + 4)
 
     subtotal = weights + adapter + activations + logits
     overhead = subtotal * ALLOCATOR_SLACK + (CUDA_CONTEXT_BYTES if on_gpu else CPU_RUNTIME_BYTES)

@@ -174,3 +174,11 @@ def tokenizer_special_tokens(model_dir: Path) -> set[str]:
             if isinstance(entry, dict) and isinstance(entry.get("content"), str):
                 tokens.add(entry["content"])
     return tokens
+
+
+def tokenizer_token(model_dir: Path, key: str) -> str:
+    """A named token of the tokenizer ("bos_token", "eos_token", ...), or "" when it has none."""
+    value = read_json(model_dir / "tokenizer_config.json").get(key)
+    if isinstance(value, dict):
+        value = value.get("content")
+    return value if isinstance(value, str) else ""

@@ -14,12 +14,11 @@ from typing import Any
 
 from ftui.config import Config
 from ftui.core.findings import Severity
-from ftui.core.training.chat_templates import choose_template
+from ftui.core.training.chat_templates import TemplateChoice, choose_template
 from ftui.core.training.local_config import LocalTrainConfig
 from ftui.core.training.memory_estimate import (
     MemoryEstimate,
     ModelShape,
-    estimate_memory,
     format_bytes,
     quantization_cost_note,
     resolve_precision,
@@ -31,7 +30,9 @@ from ftui.core.training.model_files import (
     read_json,
     resolve_model,
     tokenizer_special_tokens,
+    tokenizer_token,
 )
+from ftui.core.training.speedups import SpeedPlan, installed, plan_run
 from ftui.services.gpu import GpuInfo, detect_gpus, system_memory
 
 MAX_LISTED_FINDINGS = 3
@@ -85,6 +86,8 @@ class Preflight:
     precision: str | None = None
     processes: int = 1
     checkpointing: bool = False  # gradient checkpointing, once auto is resolved for the device
+    speed: SpeedPlan | None = None  # the speed-ups the run will use, and why
+    template: TemplateChoice | None = None  # the chat template that will render the examples
     examples: int | None = None
     dataset_summary: dict[str, Any] | None = None
 
@@ -115,12 +118,17 @@ class Preflight:
             f"targets={targets_text}",
             f"Training   {length}, lr {c.learning_rate:g} ({c.lr_scheduler}), batch "
             f"{c.batch_size} x {c.grad_accum} accumulation, max length {c.max_length}"
-            + (", packing" if c.packing else "")
+            + (", packing" if self.speed is not None and self.speed.packing else "")
             + (", gradient checkpointing" if self.checkpointing else "")
             + (", assistant-only loss" if c.assistant_only_loss else ""),
             f"Precision  {self.precision or c.precision}, quantization {c.quantization}"
             + (f", {self.processes} processes" if self.processes > 1 else ""),
         ]
+        if self.template is not None and self.template.template is not None:
+            lines.append(f"Template   {self.template.describe(c.assistant_only_loss)}")
+        if self.speed is not None:
+            lines.append(f"Speed-ups  {self.speed.summary()}")
+            lines += [f"           - {reason}" for reason in self.speed.reasons]
         if self.capacity is not None:
             lines.append(f"Machine    {self.capacity.describe()}")
         if self.estimate is not None:
@@ -229,9 +237,18 @@ def preflight(
                 assistant_only_loss=config.assistant_only_loss,
                 model_type=model_config.get("model_type"),
                 model_label=config.base_model,
+                bos_token=tokenizer_token(model_path, "bos_token"),
+                eos_token=tokenizer_token(model_path, "eos_token"),
             )
+            result.template = chosen
             if chosen.problem:
                 result.problems.append(chosen.problem)
+            elif config.assistant_only_loss and chosen.stop_trained is False:
+                result.warnings.append(
+                    f"The chat template ({chosen.label}) leaves the end-of-turn token out of the "
+                    "loss: the model may never learn to stop. Use a template that puts it inside "
+                    "{% generation %}, or turn assistant-only loss off."
+                )
 
     # Device, precision and memory.
     on_gpu = capacity.on_gpu and config.device != "cpu"
@@ -247,31 +264,32 @@ def preflight(
                 f"gpus is {config.gpus} but this machine shows {visible} GPU(s)."
             )
         result.processes = min(config.gpus or visible, visible)
-    result.checkpointing = config.checkpointing_on(on_gpu)
     bf16 = all(g.supports_bf16 for g in capacity.gpus) if on_gpu else False
     result.precision = resolve_precision(config.precision, on_gpu=on_gpu, bf16_supported=bf16)
     if result.precision == "fp16" and not on_gpu:
         result.problems.append("fp16 training needs a GPU; on a CPU choose auto (fp32) or bf16.")
     if config.quantization != "none":
         result.warnings.append(quantization_cost_note(config.quantization, on_gpu=on_gpu))
+    shape: ModelShape | None = None
     if model_config and settings_ok:
         try:
             shape = ModelShape.from_config(model_config)
         except (ValueError, TypeError) as exc:
             result.warnings.append(f"No memory estimate: {exc}.")
-        else:
-            result.estimate = estimate_memory(
-                shape,
-                quantization=config.quantization,
-                precision=result.precision,
-                lora_r=config.lora_r,
-                target_modules=config.target_modules,
-                batch_size=config.batch_size,
-                max_length=config.max_length,
-                gradient_checkpointing=result.checkpointing,
-                on_gpu=on_gpu,
-            )
+    if settings_ok:
+        result.speed, result.estimate = plan_run(
+            config,
+            shape,
+            on_gpu=on_gpu,
+            precision=result.precision,
+            packages=installed(),
+            free_memory=capacity.per_process_bytes(True) if on_gpu else None,
+        )
+        result.checkpointing = result.speed.gradient_checkpointing
+        if result.estimate is not None:
             _check_fit(result, result.estimate, capacity, on_gpu)
+    else:
+        result.checkpointing = bool(config.gradient_checkpointing)
     return result
 
 
