@@ -71,7 +71,10 @@ def _training_options(func: Any) -> Any:
             help="auto: the GPUs when there are any, else the CPU.",
         ),
         click.option("--gpus", type=int, help="GPUs to use (0: all visible; >1 uses accelerate)."),
-        click.option("--chat-template", help="auto (the tokenizer's) or chatml, llama-3, ..."),
+        click.option(
+            "--chat-template",
+            help="auto (the tokenizer's, or trl's training variant of it) or chatml, mistral.",
+        ),
         click.option("--epochs", type=float, help="Passes over the data (default 3)."),
         click.option("--max-steps", type=int, help="Train this many steps (overrides epochs)."),
         click.option("--lr", "learning_rate", type=float, help="Learning rate (default 2e-4)."),

@@ -134,6 +134,11 @@ async def test_picking_a_tiny_model_fills_the_form_and_the_plan(
         assert "Model      demo-tiny" in plan and "Memory     ~" in plan
         assert "Ready: ctrl+l" in plan
         assert pane.checked is not None and pane.checked.ok
+        # Packing and checkpointing left on auto reach the plan as auto, not as "off".
+        config = app.query_one(JobsLaunchForm).read_config()
+        assert config.packing is None and config.gradient_checkpointing is None
+        app.query_one("#jobs-packing", Select).value = "on"
+        assert app.query_one(JobsLaunchForm).read_config().packing is True
 
 
 async def test_bad_values_and_bad_inputs_never_launch(

@@ -76,7 +76,7 @@ FIELDS: tuple[FieldSpec, ...] = (
     FieldSpec("early_stopping_patience", "Early stopping", "int", placeholder="0: off"),
     FieldSpec("seed", "Seed", "int"),
     FieldSpec("gpus", "GPUs", "int", placeholder="0: all visible"),
-    FieldSpec("packing", "Pack examples together", "bool"),
+    FieldSpec("packing", "Packing", "select", tuple(CHECKPOINTING)),
     FieldSpec("assistant_only_loss", "Loss on assistant turns only", "bool"),
     FieldSpec("gradient_checkpointing", "Grad checkpointing", "select", tuple(CHECKPOINTING)),
     FieldSpec("merge", "Also save the merged model", "bool"),
@@ -96,7 +96,9 @@ class FormError(ValueError):
         self.field = field
 
 
-_TRISTATE = {"gradient_checkpointing"}
+# auto / on / off: None leaves the choice to the plan (packing on a GPU, checkpointing when the
+# memory estimate needs it), so the form must not turn "auto" into False.
+_TRISTATE = {"gradient_checkpointing", "packing"}
 
 
 def _select_value(name: str, value: Any) -> str:
