@@ -12,13 +12,13 @@ from __future__ import annotations
 
 import asyncio
 import functools
-import time
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import click
 
 from ftui.commands.judge import BadInput, _check_positive, _config, _open_models
+from ftui.commands.progress_line import ProgressLine
 from ftui.commands.runs import echo_json
 from ftui.config import Config
 
@@ -55,19 +55,6 @@ def describe_progress(progress: GenerationProgress) -> str:
         f"{progress.calls} calls · {progress.cached} cached · {progress.tokens:,} tokens · "
         f"{cost} · ETA {eta}{dupes}"
     )
-
-
-class _ProgressLine:
-    def __init__(self) -> None:
-        self._last = 0.0
-
-    def __call__(self, progress: GenerationProgress) -> None:
-        now = time.monotonic()
-        final = progress.done >= progress.total or progress.stopped is not None
-        if not final and now - self._last < PROGRESS_EVERY_S:
-            return
-        self._last = now
-        click.echo(describe_progress(progress), err=True)
 
 
 def _read_prompt(path: Path | None, step_name: str, option: str) -> Any:
@@ -317,7 +304,7 @@ def _generate(
             dedupe=options["dedupe"],
             dedupe_method=options["dedupe_method"],
             pool=pool,
-            on_progress=_ProgressLine(),
+            on_progress=ProgressLine(describe_progress, PROGRESS_EVERY_S),
         )
 
         async def run() -> Any:

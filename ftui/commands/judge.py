@@ -11,12 +11,12 @@ Progress goes to stderr. Nothing here imports `openai` until the job starts.
 from __future__ import annotations
 
 import asyncio
-import time
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import click
 
+from ftui.commands.progress_line import ProgressLine
 from ftui.commands.runs import echo_json
 from ftui.config import Config
 
@@ -93,21 +93,6 @@ def _open_models(
         except (ValueError, InferenceError, StoreError, OSError) as exc:
             raise BadInput(f"{option} {spec.text!r}: {exc}") from None
     return models
-
-
-class _ProgressLine:
-    """One progress line on stderr at most every PROGRESS_EVERY_S, and the last one always."""
-
-    def __init__(self) -> None:
-        self._last = 0.0
-
-    def __call__(self, progress: JudgeProgress) -> None:
-        now = time.monotonic()
-        final = progress.done >= progress.total or progress.stopped is not None
-        if not final and now - self._last < PROGRESS_EVERY_S:
-            return
-        self._last = now
-        click.echo(describe_progress(progress), err=True)
 
 
 def describe_progress(progress: JudgeProgress) -> str:
@@ -293,7 +278,7 @@ async def _run(
         rubric=rubric,
         concurrency=concurrency,
         budget_usd=budget_usd,
-        on_progress=None if quiet else _ProgressLine(),
+        on_progress=None if quiet else ProgressLine(describe_progress, PROGRESS_EVERY_S),
         eval_set=eval_path,
         system_prompt=system_prompt,
     )
