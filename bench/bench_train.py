@@ -6,10 +6,10 @@ into labels, wrap the model with the same LoRA and train with a plain transforme
 on a GPU, fp32 on a CPU). ftui's arm is the product itself: a run directory with a config.json,
 trained by `python -m ftui.train RUN_DIR` with ftui's defaults (the speed plan of
 ftui/core/training/speedups.py: assistant-only loss; on a GPU padding-free packing and trl's fused
-LM head, on a CPU dynamic padding and the model's own loss; gradient checkpointing only when the
-estimate needs it), also with the other packing choice and, on a GPU with bitsandbytes, as 4-bit
-QLoRA with a paged optimizer. Each
-ftui run's memory estimate is printed beside its measured peak.
+LM head, on a CPU length-grouped batches and the model's own loss; gradient checkpointing only
+when the estimate needs it), also with the other packing choice and, on a GPU with bitsandbytes,
+as 4-bit QLoRA with a paged optimizer. Each ftui run's memory estimate is printed beside its
+measured peak.
 
 Both arms train the same freshly built model on the same examples for one epoch with the same
 batch size and LoRA settings, each arm in its own process (so peak memory is its own), arms

@@ -426,6 +426,10 @@ def _build_trainer(
         for old, new in RENAMED_ARGUMENTS:
             if old in kwargs:
                 kwargs[new] = kwargs.pop(old)
+    if "train_sampling_strategy" not in known and "train_sampling_strategy" in kwargs:
+        # transformers 4 names length-grouped batches a flag
+        strategy = kwargs.pop("train_sampling_strategy")
+        kwargs["group_by_length"] = strategy == "group_by_length"
     if "warmup_ratio" in known and 0 < kwargs["warmup_steps"] < 1:
         kwargs["warmup_ratio"] = kwargs.pop("warmup_steps")  # transformers 4: ratios go here
     args = SFTConfig(**kwargs)

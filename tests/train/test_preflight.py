@@ -38,7 +38,7 @@ def test_a_good_run_passes_with_a_plan_to_show(
     assert "Memory     ~" in plan and "trainable" in plan
     template = "Template   the tokenizer's own (with generation markers), loss on assistant turns"
     assert f"{template} only; the end-of-turn token is trained, so the model learns to stop" in plan
-    assert "Speed-ups  model's own loss, dynamic padding, SDPA attention" in plan
+    assert "Speed-ups  model's own loss, length-grouped batches, SDPA attention" in plan
     assert "padding-free packing is slower on a CPU" in plan
     assert "gradient checkpointing off (as set)" in plan
 

@@ -26,6 +26,7 @@ def test_a_cpu_plan_uses_the_models_own_loss_and_no_gpu_extras(
         "packing": False,
         "optim": "adamw_torch_fused",
         "gradient_checkpointing": False,
+        "train_sampling_strategy": "group_by_length",  # padded batches of similar lengths
     }
 
 
@@ -46,6 +47,7 @@ def test_a_gpu_plan_takes_what_is_installed(tiny_model: Path, chat_data: ChatDat
     assert full.attention == "flash_attention_2" and full.liger
     assert full.optimizer == "paged_adamw_32bit" and not full.gradient_checkpointing
     assert full.sft_arguments()["use_liger_kernel"] is True
+    assert "train_sampling_strategy" not in full.sft_arguments()  # packed: nothing to group
     assert "FlashAttention 2" in full.summary() and "Liger kernels" in full.summary()
     tight = plan_speedups(
         config, on_gpu=True, packages=set(), estimate_without_checkpointing=18 * GIB,

@@ -16,6 +16,10 @@ memory), so the plan says what will run.
   another. On by default on a GPU. Off by default on a CPU: there SDPA attends over the one long
   packed row with a block mask, and on the tiny model a packed run did 0.81x the baseline's tokens
   per CPU-second where dynamic padding (with the model's own loss) did 1.09x.
+- Without packing, batches are grouped by length (transformers' `LengthGroupedSampler`: shuffled
+  groups of up to 50 batches, sorted within each group), so each batch pads to a length close to its
+  examples' own. On the tiny model it took a dynamically padded CPU run from 1.14x the baseline's
+  tokens/s to 1.69x, the loss falling as far.
 - FlashAttention 2 when `flash_attn` is installed on a GPU, else PyTorch's SDPA.
 - Liger's kernels (RMSNorm, RoPE, SwiGLU) when `liger-kernel` is installed on a GPU; trl keeps its
   own fused head in place of Liger's fused cross-entropy.
@@ -59,6 +63,7 @@ class SpeedPlan:
 
     fused_lm_head: bool
     packing: bool
+    length_grouping: bool  # batches of examples of similar length (when not packing)
     attention: str  # transformers' attn_implementation: "flash_attention_2" or "sdpa"
     liger: bool
     optimizer: str
@@ -68,7 +73,11 @@ class SpeedPlan:
     def summary(self) -> str:
         parts = [
             "fused LM head" if self.fused_lm_head else "model's own loss",
-            "padding-free packing" if self.packing else "dynamic padding",
+            "padding-free packing"
+            if self.packing
+            else "length-grouped batches"
+            if self.length_grouping
+            else "dynamic padding",
             "FlashAttention 2" if self.attention == "flash_attention_2" else "SDPA attention",
             self.optimizer,
         ]
@@ -85,6 +94,8 @@ class SpeedPlan:
             "optim": self.optimizer,
             "gradient_checkpointing": self.gradient_checkpointing,
         }
+        if self.length_grouping:
+            args["train_sampling_strategy"] = "group_by_length"
         if self.liger:
             args["use_liger_kernel"] = True
         return args
@@ -115,7 +126,7 @@ def plan_speedups(
         )
     else:
         reasons.append(
-            "dynamic padding to the longest example of each batch"
+            "length-grouped batches, each padded to its longest example"
             + (
                 " (padding-free packing is slower on a CPU)"
                 if config.packing is None
@@ -151,6 +162,7 @@ def plan_speedups(
     return SpeedPlan(
         fused_lm_head=on_gpu,
         packing=packing,
+        length_grouping=not packing,
         attention=attention,
         liger=liger,
         optimizer=optimizer,
