@@ -37,7 +37,8 @@ EXPECTED_TRAINED = {
 
 # The families' published layouts, written out: the reference ftui's templates must reproduce.
 # ChatML as SmolLM2 / Yi / OLMo-2 instruct tokenizers render it; Mistral 7B Instruct v0.2 and
-# Mixtral 8x7B Instruct v0.1 (strictly alternating user / assistant, no system role).
+# Mixtral 8x7B Instruct v0.1 (strictly alternating user / assistant, no system role; v0.1 of
+# Mistral 7B Instruct differs only by a space after each eos).
 PUBLISHED = {
     "chatml": (
         "{% for message in messages %}{{'<|im_start|>' + message['role'] + '\\n' + "
@@ -47,7 +48,8 @@ PUBLISHED = {
     "mistral": (
         "{{ bos_token }}{% for message in messages %}"
         "{% if (message['role'] == 'user') != (loop.index0 % 2 == 0) %}"
-        "{{ raise_exception('Conversation roles must alternate user/assistant/user/assistant') }}"
+        "{{ raise_exception('Conversation roles must alternate "
+        "user/assistant/user/assistant/...') }}"
         "{% endif %}{% if message['role'] == 'user' %}"
         "{{ '[INST] ' + message['content'] + ' [/INST]' }}"
         "{% elif message['role'] == 'assistant' %}{{ message['content'] + eos_token }}"
