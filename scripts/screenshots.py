@@ -82,7 +82,7 @@ async def wait_for_monitor(pilot: Pilot[Any]) -> None:
         await pilot.pause(0.05)
 
 
-def seed_runs(config: Config) -> Any:
+def seed_runs(config: Config, dataset: Path) -> Any:
     """Two finished local runs with falling losses, and one a third of the way with an eval
     loss pulling away and an alert, written as real event logs (and its trainer's output)."""
     try:
@@ -91,23 +91,37 @@ def seed_runs(config: Config) -> Any:
     except ImportError:
         return
     store = RunStore.from_config(config)
+    started = time.time() - 3600
     for lr, steps in ((2e-4, 60), (1e-4, 80)):
         run = store.create_run(
             backend="local",
             base_model="tiny-demo",
+            dataset_path=dataset,
             config={"learning_rate": lr, "lora_r": 8, "max_steps": steps},
+            created_at=started - 2,
         )
         with EventWriter(run.run_dir / "events.jsonl") as events:
-            events.status("running")
-            for step in range(1, steps + 1, 5):
+            events.write({"ts": started, "type": "status", "status": "running"})
+            for step in range(1, steps + 1):
                 loss = 5.9 - 0.9 * (1 - math.exp(-step / (steps / 3))) + 0.05 * math.sin(step)
-                events.metric(step, {"train_loss": round(loss, 4)}, max_steps=steps)
-            events.status("succeeded")
+                values = {"train_loss": round(loss, 4), "tokens_per_second": 2380.0 + step % 7}
+                values["learning_rate"] = lr * (1 - step / steps)
+                event = {"ts": started + step * 3, "type": "metric", "step": step}
+                events.write({**event, "max_steps": steps, "epoch": step / 20, "values": values})
+                if step % 10 == 0:
+                    valid = 5.95 - 0.8 * (1 - math.exp(-step / (steps / 2.5)))
+                    events.write({**event, "max_steps": steps, "values": {"valid_loss": valid}})
+            ended = started + steps * 3
+            events.write({"ts": ended + 2, "type": "log", "message": "Adapter saved."})
+            events.write({"ts": ended + 3, "type": "status", "status": "succeeded"})
+        started += steps * 3 + 60
         store.ingest_events(run.id)
     run = store.create_run(
         backend="local",
         base_model="tiny-demo",
+        dataset_path=dataset,
         config={"learning_rate": 5e-4, "lora_r": 16, "max_steps": 300},
+        created_at=time.time() - 202,
     )
     now = time.time()
     with EventWriter(run.run_dir / "events.jsonl") as events:
@@ -238,6 +252,9 @@ SHOTS: list[tuple[str, list[Step]]] = [
     ("data-findings", [open_findings]),
     ("data-edit-message", [keys("c", "j", "enter")]),
     ("data-role", [keys("c", "j", "r")]),
+    ("data-import", [keys("I")]),
+    ("data-generate", [keys("ctrl+g")]),
+    ("data-cost", [keys("dollar_sign")]),
     ("help", [keys("question_mark")]),
     ("palette", [keys("ctrl+p"), keys(*"drop")]),
     ("jobs", [keys("2")]),
@@ -245,6 +262,7 @@ SHOTS: list[tuple[str, list[Step]]] = [
     ("runs", [keys("3")]),
     ("run-live", [keys("3"), keys("enter"), wait_for_monitor]),
     ("run-live-details", [keys("3"), keys("enter"), wait_for_monitor, keys("i")]),
+    ("run-finished", [keys("3"), keys("j", "enter"), wait_for_monitor]),
     ("judge", [keys("4")]),
     ("judge-results", [keys("4"), open_judge_session, keys("j")]),
     ("judge-vote", [keys("4"), open_judge_session, keys("v"), keys("l")]),
@@ -275,7 +293,7 @@ async def main(out: Path, size: tuple[int, int], only: list[str] | None = None) 
         home = Path(tmp) / "home"
         config = Config(home=home)
         dataset = create_demo_workspace(Path(tmp) / "workspace")
-        sleeper = seed_runs(config)
+        sleeper = seed_runs(config, dataset)
         seed_judge_session(config)
         try:
             for name, steps in SHOTS:

@@ -76,6 +76,7 @@ async def test_an_emptied_number_asks_for_one_and_is_never_priced_as_zero(
         await set_input(pilot, screen, "cost-requests", "  ")
         assert str(note.render()) == "· give a number"
         assert "requests a day is empty: give a number" in text_of(screen, "cost-status")
+        assert screen.query_one("#cost-status").has_class("dialog-error")
         assert text_of(screen, "cost-result") == ""
         await set_input(pilot, screen, "cost-saved", "")
         assert str(screen.query_one("#cost-saved-note", Label).render()) == "· give a number"
@@ -105,6 +106,8 @@ async def test_the_panel_estimates_recomputes_and_closes(
         assert f"for {billed:,} tokens" in text_of(screen, "cost-result")
         assert "Break-even   never" in text_of(screen, "cost-result")
         assert "examples counted" in text_of(screen, "cost-status")
+        status = screen.query_one("#cost-status")
+        assert not status.has_class("dialog-error")  # news, not shown as a fault
 
         # A dearer model to compare with, of the same tokenizer: no second count.
         await set_input(pilot, screen, "cost-compare", "gpt-4o")

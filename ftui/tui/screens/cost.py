@@ -126,8 +126,11 @@ class CostScreen(ModalScreen[None]):
         event.stop()
         self.recompute()
 
-    def _show(self, status: str, result: str | None = None) -> None:
-        self.query_one("#cost-status", Static).update(status)
+    def _show(self, status: str, result: str | None = None, *, error: bool = True) -> None:
+        line = self.query_one("#cost-status", Static)
+        line.update(status)
+        line.set_class(error, "dialog-error")  # a count or progress is news, not a fault
+        line.set_class(not error, "dialog-note")
         if result is not None:
             self.query_one("#cost-result", Static).update(result)
 
@@ -155,7 +158,7 @@ class CostScreen(ModalScreen[None]):
             if self.counting != key:
                 self.counting = key
                 self._count(key)
-            self._show(f"counting tokens ({' and '.join(k for k in key if k)})…")
+            self._show(f"counting tokens ({' and '.join(k for k in key if k)})…", error=False)
             return
         self._estimate(tokens, tuned.model, compare.model if compare else None, requests, saved)
 
@@ -220,7 +223,7 @@ class CostScreen(ModalScreen[None]):
             width=72,
         )
         unread = f" ({tokens.unreadable:,} unreadable left out)" if tokens.unreadable else ""
-        self._show(f"{tokens.counted:,} examples counted{unread}", table)
+        self._show(f"{tokens.counted:,} examples counted{unread}", table, error=False)
 
     @work(thread=True, exclusive=True, group="cost-count", exit_on_error=False)
     def _count(self, key: tuple[str, str | None]) -> None:

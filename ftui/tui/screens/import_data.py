@@ -183,7 +183,11 @@ class ImportScreen(ModalScreen[Path | None]):
                         id="import-encoding", compact=True, placeholder="utf-8, cp1252, replace"
                     )
                     yield Static("Output (OpenAI chat JSONL)", classes="import-label")
-                    yield Input(id="import-out", compact=True)
+                    yield Input(
+                        id="import-out",
+                        compact=True,
+                        placeholder="NAME.chat.jsonl beside the source, once given",
+                    )
                 with VerticalScroll(id="import-preview-scroll"):
                     yield Static("Give a source file to see a preview.", id="import-preview")
             yield Static("", id="import-error", classes="dialog-error")
