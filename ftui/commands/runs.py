@@ -208,7 +208,7 @@ def describe_run(store: RunStore, run: Run) -> str:
         progress = f"step {run.last_step}" + (f"/{run.max_steps}" if run.max_steps else "")
         epochs = run_epochs(run)
         if epochs is not None:
-            progress += f", {epochs:g} epochs"
+            progress += f", {epochs:g} epoch{'' if epochs == 1 else 's'}"
         lines.append(f"Final metrics ({progress})")
         lines.extend(
             f"  {name:<26} {format_metric(value)}"
@@ -221,12 +221,24 @@ def describe_run(store: RunStore, run: Run) -> str:
     artifacts = store.artifacts(run.id)
     if artifacts:
         lines.append("Artifacts")
-        lines.extend(f"  {describe_record(event)}" for event in artifacts)
+        lines.extend(f"  {artifact_line(run.run_dir, event)}" for event in artifacts)
     recent = store.events(run.id, types=("log", "status"), limit=10)
     if recent:
         lines.append("Latest events")
         lines.extend(f"  {describe_record(event)}" for event in recent)
     return "\n".join(lines)
+
+
+def artifact_line(run_dir: Path, record: dict[str, Any]) -> str:
+    """An artifact's line, saying so when a local checkpoint is no longer on disk (the trainer
+    keeps only the newest `save_total_limit`), so nobody reaches for one that is gone."""
+    line = describe_record(record)
+    path = record.get("path")
+    if record.get("type") == "checkpoint" and path and not record.get("model_id"):
+        where = Path(path) if Path(path).is_absolute() else run_dir / path
+        if not where.exists():
+            line += "  (removed: only the newest checkpoints are kept)"
+    return line
 
 
 def describe_record(record: dict[str, Any]) -> str:

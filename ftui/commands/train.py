@@ -92,7 +92,7 @@ def _training_options(func: Any) -> Any:
         click.option(
             "--gradient-checkpointing/--no-gradient-checkpointing",
             default=None,
-            help="Trade compute for memory (default: on with a GPU, off on a CPU).",
+            help="Trade compute for memory (default: only when the memory estimate does not fit).",
         ),
         click.option("--eval-steps", type=float, help="Evaluate every N steps (<1: fraction)."),
         click.option("--save-steps", type=float, help="Checkpoint every N steps (<1: fraction)."),

@@ -132,14 +132,29 @@ def test_the_remote_estimate_wins_for_an_openai_run_and_tokens_come_from_trained
     assert "ETA 3m20s" in format_progress(progress)
 
 
-def test_the_latest_tokens_per_second_metric_is_the_token_rate() -> None:
-    events = [
-        *running(),
-        metric(1, START + 1, tokens_per_second=800.0),
-        metric(2, START + 2, tokens_per_second=850.0, train_loss=1.5),
-    ]
+def test_the_latest_tokens_per_second_metric_is_the_token_rate_until_there_is_a_window() -> None:
+    tracker, state = fold([*running(), metric(1, START + 1, tokens_per_second=800.0)])
+    assert tracker.snapshot(state, START + 1).tokens_per_s == pytest.approx(800.0)
+
+
+def test_a_local_runs_token_rate_is_over_the_recent_window_not_the_last_batch() -> None:
+    """Length-grouped batches read 400 or 4,000 tokens a step, and a step after an evaluation
+    took 5 s instead of 1: the rate shown is what the recent steps read over their time."""
+    events: list[RunEvent] = running()
+    ts = START
+    read = 0.0
+    for step in range(1, 21):
+        seconds = 5.0 if step == 10 else 1.0
+        tokens = 400.0 if step % 2 else 4000.0
+        ts += seconds
+        if step > 1:
+            read += tokens
+        events.append(metric(step, ts, tokens_per_second=tokens / seconds))
     tracker, state = fold(events)
-    assert tracker.snapshot(state, START + 2).tokens_per_s == pytest.approx(850.0)
+    progress = tracker.snapshot(state, ts)
+    assert events[-1].values["tokens_per_second"] == 4000.0  # the last batch alone
+    assert progress.tokens_per_s == pytest.approx(read / (ts - (START + 1)))
+    assert 1000 < progress.tokens_per_s < 2200
 
 
 def test_the_line_reads_as_documented() -> None:

@@ -78,6 +78,22 @@ def test_show_by_prefix_and_as_json(store: RunStore, home: Path) -> None:
     assert json.loads(out)["id"] == run_id
 
 
+def test_show_says_which_checkpoints_are_no_longer_on_disk(store: RunStore, home: Path) -> None:
+    run_id = finished_run(store)
+    run = store.get_run(run_id)
+    (run.run_dir / "checkpoints" / "checkpoint-2").mkdir(parents=True)
+    with EventWriter(run.events_path) as writer:
+        for step in (1, 2):
+            path = f"checkpoints/checkpoint-{step}"
+            writer.write({"ts": 80.0, "type": "checkpoint", "step": step, "path": path})
+    code, out, _ = run_cli(home, "show", run_id)
+    assert code == 0
+    lines = {line.split("checkpoint at step ")[1][0]: line for line in out.splitlines()
+             if "checkpoint at step" in line}  # fmt: skip
+    assert "(removed" in lines["1"]
+    assert "(removed" not in lines["2"]
+
+
 def test_unknown_or_ambiguous_id_exits_2(store: RunStore, home: Path) -> None:
     store.create_run(backend="local", base_model="m", config={}, run_id="aa1")
     store.create_run(backend="local", base_model="m", config={}, run_id="aa2")

@@ -3,8 +3,11 @@
 `ProgressTracker.feed` takes the run's events as they arrive (live or replayed, the same way) and
 keeps only a short window of recent (time, step, tokens) samples, so the rate and the ETA follow
 the run's current speed rather than its average since the start (a run that slows down, or came
-back from a pause, gets an honest ETA). `snapshot(state, now)` combines that window with the
-reducer's `RunState` into a `Progress`; every field is None where it cannot be known.
+back from a pause, gets an honest ETA). Tokens/s is over the same window: a remote job's trained
+tokens, or the tokens a local run's steps read (each step's `tokens_per_second` over its time), so
+it does not jump with each batch's length or with the step an evaluation delayed.
+`snapshot(state, now)` combines that window with the reducer's `RunState` into a `Progress`; every
+field is None where it cannot be known.
 """
 
 from __future__ import annotations
@@ -36,7 +39,7 @@ class Progress:
     finished: bool = False
 
 
-_Sample = tuple[float, int, int | None]  # (ts, step, tokens so far): a tuple, cheap per event
+_Sample = tuple[float, int, float | None]  # (ts, step, tokens so far): a tuple, cheap per event
 
 
 class ProgressTracker:
@@ -55,6 +58,7 @@ class ProgressTracker:
         self._samples: deque[_Sample] = deque(maxlen=window)
         self._tokens: int | None = None  # the latest cumulative token count (a remote job's)
         self._tokens_per_s: float | None = None  # the latest `tokens_per_second` metric
+        self._read = 0.0  # tokens a local run's steps read, summed from their rates
 
     def __len__(self) -> int:
         return len(self._samples)
@@ -73,7 +77,9 @@ class ProgressTracker:
 
     def _metric(self, event: MetricEvent) -> None:
         rate = event.values.get("tokens_per_second")
-        if rate is not None and math.isfinite(rate):
+        if rate is not None and not math.isfinite(rate):
+            rate = None
+        if rate is not None:
             self._tokens_per_s = rate
         if event.ts is None:
             return
@@ -84,7 +90,13 @@ class ProgressTracker:
                 return  # an eval at the same step, or a line out of order: no new progress
             if event.step < last_step:
                 samples.clear()  # resumed from an earlier checkpoint
-        samples.append((event.ts, event.step, self._tokens))
+            elif rate is not None:
+                # the step's rate is over the time since the last logged step: what it read
+                self._read += rate * (event.ts - last_ts)
+        tokens: float | None = self._tokens  # a remote job's count, when it gives one
+        if tokens is None and rate is not None:
+            tokens = self._read
+        samples.append((event.ts, event.step, tokens))
         horizon = event.ts - self.window_s
         while len(samples) > 2 and samples[0][0] < horizon:
             samples.popleft()
@@ -111,7 +123,7 @@ class ProgressTracker:
             end = state.finished_at if finished and state.finished_at is not None else now
             elapsed = max(0.0, end - state.started_at)
         steps_per_s, window_tokens = self._rate()
-        tokens_per_s = self._tokens_per_s if self._tokens_per_s is not None else window_tokens
+        tokens_per_s = window_tokens if window_tokens is not None else self._tokens_per_s
         fraction = None
         if state.step is not None and state.max_steps:
             fraction = min(1.0, max(0.0, state.step / state.max_steps))

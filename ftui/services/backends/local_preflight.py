@@ -100,7 +100,8 @@ class Preflight:
         c = self.config
         targets = c.target_modules
         targets_text = targets if isinstance(targets, str) else ",".join(targets)
-        length = f"{c.max_steps} steps" if c.max_steps > 0 else f"{c.epochs:g} epochs"
+        epochs = f"{c.epochs:g} epoch{'' if c.epochs == 1 else 's'}"
+        length = f"{c.max_steps} steps" if c.max_steps > 0 else epochs
         lines = [
             f"Model      {c.base_model}"
             + (

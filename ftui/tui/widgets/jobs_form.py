@@ -29,7 +29,8 @@ from ftui.core.training.local_config import (
 from ftui.core.training.model_files import LocalModel
 
 TINY_MODEL_PARAMS = 50_000_000
-# The form's words for gradient_checkpointing (None is auto: on with a GPU, off on a CPU).
+# The form's words for gradient_checkpointing (None is auto: on only when the memory estimate
+# does not fit without it).
 CHECKPOINTING: dict[str, bool | None] = {"auto": None, "on": True, "off": False}
 # A LoRA learning rate for billions of parameters barely moves a model of a few hundred thousand:
 # picking a tiny model (the demo's) switches to settings that show learning within a minute.
