@@ -21,9 +21,10 @@ from collections import deque
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
-from ftui.core.runs.kinds import AlertEvent, MetricEvent, RunEvent
+from ftui.core.runs.codec import event_record
+from ftui.core.runs.kinds import AlertEvent, ArtifactEvent, CheckpointEvent, MetricEvent, RunEvent
 from ftui.core.runs.log_lines import LogLine, event_line
 from ftui.core.runs.progress import Progress, ProgressTracker
 from ftui.core.runs.state import RunState
@@ -53,6 +54,8 @@ class MonitorBatch:
     dropped_lines: int = 0  # pending lines dropped before the UI took them (a flood)
     metrics: dict[str, list[tuple[int, float]]] = field(default_factory=dict)  # new points
     alerts: list[AlertEvent] = field(default_factory=list)  # raised since the last batch
+    # checkpoints and artifacts reported since the last batch, as the store records them
+    artifacts: list[dict[str, Any]] = field(default_factory=list)
     finished: bool = False  # the run is over: the follow ended
     tracker: ProgressTracker | None = None  # a copy, for progress between batches elsewhere
 
@@ -91,6 +94,7 @@ class RunMonitor:
         self._dropped = 0
         self._metrics: dict[str, list[tuple[int, float]]] = {}
         self._alerts: list[AlertEvent] = []
+        self._artifacts: list[dict[str, Any]] = []
         self._state: RunState | None = None
         self._tracker = ProgressTracker()
         self._changed = False
@@ -137,6 +141,7 @@ class RunMonitor:
                 dropped_lines=self._dropped,
                 metrics=self._metrics,
                 alerts=self._alerts,
+                artifacts=self._artifacts,
                 finished=self._finished,
                 tracker=copy.deepcopy(self._tracker),
             )
@@ -145,6 +150,7 @@ class RunMonitor:
             self._dropped = 0
             self._metrics = {}
             self._alerts = []
+            self._artifacts = []
             self._changed = False
             return batch
 
@@ -227,12 +233,15 @@ class RunMonitor:
         lines: list[LogLine] = []
         metrics: list[MetricEvent] = []
         alerts: list[AlertEvent] = []
+        artifacts: list[dict[str, Any]] = []
         for event in events:
             if isinstance(event, MetricEvent):
                 metrics.append(event)
                 continue
             if isinstance(event, AlertEvent):
                 alerts.append(event)
+            elif isinstance(event, CheckpointEvent | ArtifactEvent):
+                artifacts.append(event_record(event))
             line = event_line(event)
             if line is not None:
                 lines.append(line)
@@ -243,6 +252,7 @@ class RunMonitor:
                     self._metrics.setdefault(name, []).append((metric.step, value))
             self._push(self._events, lines)
             self._alerts.extend(alerts)
+            self._artifacts.extend(artifacts)
             self._state = state
             self._changed = True
 

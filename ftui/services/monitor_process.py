@@ -187,6 +187,7 @@ class ProcessMonitor:
             for name, points in batch.metrics.items():
                 pending.metrics.setdefault(name, []).extend(points)
             pending.alerts.extend(batch.alerts)
+            pending.artifacts.extend(batch.artifacts)
             pending.finished = pending.finished or batch.finished
 
 

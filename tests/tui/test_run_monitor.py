@@ -121,6 +121,11 @@ async def test_a_live_run_shows_progress_eta_eval_curve_alerts_and_its_output(
                 )
                 if step % 10 == 0:
                     writer.metric(step, {"valid_loss": 2.1 - step * 0.02}, max_steps=100)
+                    # A checkpoint each evaluation; the trainer has removed all but the last two.
+                    checkpoint = f"checkpoints/checkpoint-{step}"
+                    if step >= 30:
+                        (run.run_dir / checkpoint).mkdir(parents=True)
+                    writer.emit("checkpoint", step=step, path=checkpoint)
                     await until(pilot, lambda s=step: page.data.state.step == s, f"step {step}")
                     etas.append(page.progress.eta_s if page.progress else None)
             writer.emit(
@@ -153,6 +158,16 @@ async def test_a_live_run_shows_progress_eta_eval_curve_alerts_and_its_output(
         await until(pilot, lambda: "40 / 100" in details.sections.get("Run", ""), "summary")
         await pilot.press("i")
         assert "40 / 100" in rendered(details.text)
+        # The best checkpoint is picked among those saved since the page opened, and the ones
+        # the trainer removed say so.
+        await until(
+            pilot,
+            lambda: "best checkpoint: step 40" in rendered(details.text),
+            "the best checkpoint so far",
+        )
+        artifact_lines = rendered(details.text).splitlines()
+        assert any("checkpoint-10" in line and "(removed)" in line for line in artifact_lines)
+        assert not any("checkpoint-40" in line and "(removed)" in line for line in artifact_lines)
         # Both curves are in the chart, eval's falling as train's does.
         await until(pilot, lambda: "valid_loss" in page.query_one(LossChart).series, "eval curve")
         valid = page.query_one(LossChart).series["valid_loss"]

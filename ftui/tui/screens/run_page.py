@@ -289,17 +289,36 @@ def best_checkpoint(
     return record, f"best valid_loss {format_metric(best.min)} at step {best.min_step}"
 
 
+def checkpoint_removed(record: dict[str, Any], run_dir: Path | None) -> bool:
+    """A local checkpoint the trainer has since deleted (it keeps the newest `save_total_limit`)."""
+    if run_dir is None or record.get("type") != "checkpoint" or record.get("model_id"):
+        return False
+    path = Path(str(record.get("path") or ""))
+    return (
+        bool(record.get("path")) and not (path if path.is_absolute() else run_dir / path).exists()
+    )
+
+
 def describe_artifacts(
-    artifacts: list[dict[str, Any]], summary: dict[str, MetricSummary] | None = None
+    artifacts: list[dict[str, Any]],
+    summary: dict[str, MetricSummary] | None = None,
+    run_dir: Path | None = None,
 ) -> str:
     if not artifacts:
         return "[dim]none yet[/]"
-    lines = [escape(event_line(event)) for event in artifacts]
+    removed = " [dim](removed)[/]"
+    lines = [
+        escape(event_line(event)) + (removed if checkpoint_removed(event, run_dir) else "")
+        for event in artifacts
+    ]
     best = best_checkpoint(artifacts, summary or {})
     if best is not None:
         record, why = best
         where = record.get("model_id") or record.get("path")
-        lines.append(f"[b]best checkpoint[/]: step {record.get('step')}, {escape(str(where))}")
+        gone = removed if checkpoint_removed(record, run_dir) else ""
+        lines.append(
+            f"[b]best checkpoint[/]: step {record.get('step')}, {escape(str(where))}{gone}"
+        )
         lines.append(f"[dim]  ({escape(why)})[/]")
     return "\n".join(lines)
 
@@ -458,7 +477,7 @@ class RunScreen(Screen[RunPageResult]):
         self._show_state(run, data.state, self._replayed_progress(data))
         self.query_one(RunDetails).show(
             dataset=describe_dataset(run, data.dataset_state),
-            artifacts=describe_artifacts(data.artifacts, data.summary),
+            artifacts=describe_artifacts(data.artifacts, data.summary, run.run_dir),
             config=describe_config(run.config),
         )
         self._draw_chart()
@@ -515,7 +534,9 @@ class RunScreen(Screen[RunPageResult]):
         assert self.data is not None
         details = self.query_one(RunDetails)
         details.show(
-            summary=describe_summary(run, self.now), metrics=describe_metrics(self.data.summary)
+            summary=describe_summary(run, self.now),
+            metrics=describe_metrics(self.data.summary),
+            artifacts=describe_artifacts(self.data.artifacts, self.data.summary, run.run_dir),
         )
 
     # -- following a live run -------------------------------------------------------------------
@@ -580,6 +601,8 @@ class RunScreen(Screen[RunPageResult]):
         for name, points in batch.metrics.items():
             self.data.series.setdefault(name, []).extend(points)
             add_to_summary(self.data.summary, name, points)
+        # The best checkpoint is picked among all saved so far, not those at the page's opening.
+        self.data.artifacts.extend(batch.artifacts)
         if batch.metrics:
             self._chart_dirty = True
         if batch.event_lines:
@@ -684,6 +707,17 @@ class RunScreen(Screen[RunPageResult]):
         self.dismiss(RunPageResult(changed=self._changed, judge_run=self.run_id))
 
     def action_judge_best(self) -> None:
+        best = best_checkpoint(self.data.artifacts, self.data.summary) if self.data else None
+        if best is not None and self.data and checkpoint_removed(best[0], self.data.run.run_dir):
+            self.notify(
+                f"The best checkpoint (step {best[0].get('step')}) has been removed: the trainer "
+                "keeps only the newest save_total_limit. Raise it for the next run, or judge the "
+                "run itself (J).",
+                title="Judge",
+                severity="warning",
+                markup=False,
+            )
+            return
         spec = self._best_checkpoint_spec()
         if spec is None:
             self.notify(
