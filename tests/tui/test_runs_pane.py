@@ -371,6 +371,16 @@ async def test_runs_still_going_are_refreshed_and_new_runs_appear(store: RunStor
         await wait_until(pilot, lambda: table.runs[1].status == "succeeded")
         assert table.runs[1].status == "succeeded"
         assert table.row_texts(1)["train_loss"] == "0.2500"
+        # With nothing going any more, a run launched from a shell still shows up.
+        with EventWriter(store.get_run("new-e").events_path) as writer:
+            writer.status("cancelled")
+        await wait_until(pilot, lambda: all(run.is_terminal for run in table.runs))
+        assert all(run.is_terminal for run in table.runs)
+        store.create_run(
+            backend="local", base_model="tiny", config={}, run_id="newer-f", created_at=T0 + 600
+        )
+        await wait_until(pilot, lambda: table_ids(app)[0] == "newer-f")
+        assert table_ids(app)[0] == "newer-f"
 
 
 def register_process(store: RunStore, run_id: str, argv: list[str]) -> Any:

@@ -268,8 +268,9 @@ class RunsPane(Container):
     def _refresh_active(self) -> None:
         # Only the runs still going are re-read (a long finished history does not change under
         # us); a run added by another process shows up as a change in the count.
+        # With none going, the count is still read: a run launched from a shell must show up.
         active = [run.id for run in self.table.runs if not run.is_terminal]
-        if not active or not self.complete:
+        if not self.complete:
             return
         if any(w.group in ("runs-load", "runs-refresh") and w.is_running for w in self.workers):
             return
@@ -287,7 +288,8 @@ class RunsPane(Container):
             self.store.ingest_events(run_id)
             # A run whose process died while the list is open shows failed, not running forever.
             fresh.append(liveness.check_run(self.store, self.store.get_run(run_id)))
-        self.post_message(RunsRefreshed(filters, fresh, self._read_series(fresh)))
+        if fresh:
+            self.post_message(RunsRefreshed(filters, fresh, self._read_series(fresh)))
 
     @on(RunsRefreshed)
     def _runs_refreshed(self, event: RunsRefreshed) -> None:
