@@ -214,7 +214,8 @@ def local_command(ctx: click.Context, dataset: Path, model: str, **options: Any)
     """Train a LoRA (or QLoRA) adapter on DATASET with a local model.
 
     Shows the plan and the memory estimate, asks, then starts the training process detached from
-    this terminal. Exit status with --wait: 0 succeeded, 1 failed, 3 cancelled.
+    this terminal. Exit status with --wait: 0 succeeded, 1 failed, 3 cancelled. Refused before
+    anything starts: 1 when the data has errors, 2 for bad settings or a missing file or model.
     """
     from ftui.core.training.local_config import ConfigError, LocalTrainConfig
     from ftui.services.backends.base import LaunchError
@@ -236,7 +237,7 @@ def local_command(ctx: click.Context, dataset: Path, model: str, **options: Any)
             click.echo("Local training run:", err=options["as_json"])
             _print_preflight(checked)
         if not checked.ok:
-            raise click.ClickException("Nothing started: fix the errors above.")
+            raise _refused(checked.exit_code)
         if options["dry_run"]:
             return
         confirm_or_exit(options["yes"], "Start this run?")
@@ -358,7 +359,7 @@ def again_command(
             click.echo(f"Again, from run {run.id}:", err=as_json)
             _print_preflight(checked)
         if not checked.ok:
-            raise click.ClickException("Nothing started: fix the errors above.")
+            raise _refused(checked.exit_code)
         confirm_or_exit(yes, "Start this run?")
         try:
             new_run = asyncio.run(backend.launch(config, checked=checked))
@@ -469,3 +470,20 @@ def list_models_command(ctx: click.Context, as_json: bool) -> None:
     for m in models:
         size = f"{m.params / 1e9:.2f}B" if m.params and m.params >= 1e8 else f"{m.params or 0:,}"
         click.echo(f"{m.name:<48} {m.model_type or '?':<12} {size:>12}  {m.source}")
+
+
+class _DataRefused(click.ClickException):
+    """The preflight refused the launch for errors in the data."""
+
+    exit_code = 1
+
+
+class _SettingsRefused(click.ClickException):
+    """The preflight refused it for bad settings, a missing file or an unusable model."""
+
+    exit_code = 2
+
+
+def _refused(code: int) -> click.ClickException:
+    refusal = _DataRefused if code == 1 else _SettingsRefused
+    return refusal("Nothing started: fix the errors above.")

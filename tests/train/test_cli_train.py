@@ -75,14 +75,18 @@ def test_train_local_refuses_bad_input_without_starting(
     code, output = invoke(
         "train", "local", str(chat_data.train), "--model", str(tmp_path / "nope"), "--yes", *FAST
     )
-    assert code == 1
+    assert code == 2  # not the data: a model that is not there
     assert "does not exist" in output and "Nothing started" in output
     code, output = invoke("train", "local", str(chat_data.train), "--model", str(tiny_model), *FAST)
     assert code == 2 and "add --yes" in output  # a usage error: no terminal to ask on
     code, output = invoke(
         "train", "local", str(chat_data.train), "--model", str(tiny_model), "--lora-alpha", "0"
     )
-    assert code == 1 and "lora_alpha must be a whole number" in output
+    assert code == 2 and "lora_alpha must be a whole number" in output
+    broken = tmp_path / "broken.jsonl"
+    broken.write_text(chat_data.train.read_text().replace("}", "", 1))
+    code, output = invoke("train", "local", str(broken), "--model", str(tiny_model), "--yes")
+    assert code == 1 and "broken.jsonl, line 1" in output  # errors in the data itself
     assert store.list_runs() == []
 
 

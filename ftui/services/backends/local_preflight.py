@@ -90,10 +90,17 @@ class Preflight:
     template: TemplateChoice | None = None  # the chat template that will render the examples
     examples: int | None = None
     dataset_summary: dict[str, Any] | None = None
+    data_problems: int = 0  # of `problems`, those that are errors in the data itself
 
     @property
     def ok(self) -> bool:
         return not self.problems
+
+    @property
+    def exit_code(self) -> int:
+        """The CLI's status for a refusal: 1 when the data has errors and nothing else is
+        wrong, 2 for bad settings, a missing file or a model that cannot be used."""
+        return 1 if self.problems and self.data_problems == len(self.problems) else 2
 
     def plan_lines(self) -> list[str]:
         """The plan a user confirms: model, data, settings, device, memory."""
@@ -207,6 +214,7 @@ def preflight(
         if validate:
             errors, summary = _validation_errors(path)
             if errors:
+                result.data_problems += 1
                 result.problems.append(
                     f"The {label} has errors; fix them before training:\n  - "
                     + "\n  - ".join(errors)
