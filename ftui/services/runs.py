@@ -93,9 +93,15 @@ def format_cost(cost_usd: float | None) -> str:
 
 
 def format_metric(value: float | None) -> str:
+    """Four decimals for losses and the like; a learning rate of 2e-05 in its own notation
+    rather than 0.0000, and a throughput of 16,390 as a count rather than 1.639e+04."""
     if value is None:
         return "-"
-    return f"{value:.4f}" if abs(value) < 1000 else f"{value:.4g}"
+    if value != 0 and abs(value) < 0.001:
+        return f"{value:.2e}"
+    if abs(value) >= 1000:
+        return f"{value:,.0f}"
+    return f"{value:.4f}"
 
 
 def format_count(value: float | None) -> str:

@@ -28,7 +28,8 @@ def test_everything_a_local_run_logs() -> None:
         ("learning rate", ["learning_rate"]),
         ("grad norm", ["grad_norm"]),
         ("throughput", ["tokens_per_second"]),
-        ("system", ["cpu_percent", "gpu_memory_gb", "gpu_utilization", "ram_gb"]),
+        ("system use %", ["cpu_percent", "gpu_utilization"]),  # percentages on their own axis
+        ("memory GB", ["gpu_memory_gb", "ram_gb"]),
         ("epoch", ["epoch"]),
     ]
 
@@ -76,3 +77,13 @@ def test_other_accuracy_lr_alias_and_unknown_metrics() -> None:
 def test_no_metrics_no_groups_and_a_name_given_twice_counts_once() -> None:
     assert metric_groups([]) == []
     assert metric_groups(["train_loss", "train_loss"]) == [("loss", ["train_loss"])]
+
+
+def test_metric_values_read_at_their_own_scale() -> None:
+    from ftui.services.runs import format_metric
+
+    assert format_metric(2e-05) == "2.00e-05"  # a learning rate, not 0.0000
+    assert format_metric(16390.4) == "16,390"  # a throughput, not 1.639e+04
+    assert format_metric(0.5912) == "0.5912"
+    assert format_metric(0.0) == "0.0000"
+    assert format_metric(None) == "-"

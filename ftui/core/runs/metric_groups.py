@@ -9,7 +9,10 @@ LEADING = {
     "loss": ("train_loss", "valid_loss"),
     "token accuracy": ("train_mean_token_accuracy", "valid_mean_token_accuracy"),
 }
-SYSTEM_METRICS = ("gpu_memory_gb", "gpu_utilization", "cpu_percent", "ram_gb")
+# Percentages and gigabytes apart: on one axis RAM's few GB would be a flat line under 187 % CPU.
+SYSTEM_USE = ("gpu_utilization", "cpu_percent")
+SYSTEM_MEMORY = ("gpu_memory_gb", "ram_gb")
+SYSTEM_METRICS = SYSTEM_USE + SYSTEM_MEMORY
 
 # (title, test) in chart order; a name joins the first group whose test it passes.
 GROUPS: tuple[tuple[str, Callable[[str], bool]], ...] = (
@@ -19,14 +22,15 @@ GROUPS: tuple[tuple[str, Callable[[str], bool]], ...] = (
     ("learning rate", lambda name: name in ("learning_rate", "lr")),
     ("grad norm", lambda name: name == "grad_norm"),
     ("throughput", lambda name: name == "tokens_per_second" or name.endswith("_per_second")),
-    ("system", lambda name: name in SYSTEM_METRICS),
+    ("system use %", lambda name: name in SYSTEM_USE),
+    ("memory GB", lambda name: name in SYSTEM_MEMORY),
 )
 
 
 def metric_groups(names: Iterable[str]) -> list[tuple[str, list[str]]]:
     """Metric names as chart groups, `(title, members)`: loss (train and valid loss together, then
-    any other loss), token accuracy, other accuracy, learning rate, grad norm, throughput, system;
-    then each other metric alone, in the order given. Empty groups are left out."""
+    any other loss), token accuracy, other accuracy, learning rate, grad norm, throughput, system
+    use, memory; then each other metric alone, in the order given. Empty groups are left out."""
     ordered = list(dict.fromkeys(names))
     groups: list[tuple[str, list[str]]] = []
     taken: set[str] = set()
