@@ -193,6 +193,12 @@ class EventLogCallback(TrainerCallback):
     def _summary(self, logs: dict[str, Any], state: TrainerState) -> str:
         runtime = float(logs[SUMMARY_KEY])
         text = f"Training finished in {runtime:.2f} s"
+        if state.max_steps and state.global_step < state.max_steps:
+            # a stop request or early stopping: the run did not get to its end
+            text = (
+                f"Training stopped at step {state.global_step} of {state.max_steps} "
+                f"after {runtime:.2f} s"
+            )
         tokens = int(state.num_input_tokens_seen or 0) - self._session_start_tokens
         if tokens > 0 and runtime > 0:
             text += f" ({tokens:,} tokens, {tokens / runtime:,.0f} tokens/s)"

@@ -121,6 +121,9 @@ def test_sigterm_leaves_a_checkpoint_and_the_run_resumes_from_it(
     assert 3 <= stopped_at < 400
     assert (run.run_dir / checkpoint["path"] / "adapter_model.safetensors").is_file()
     assert not launcher.is_running(run.run_dir)
+    said = [e["message"] for e in events_of(cancelled, "log")]
+    assert any(m.startswith(f"Training stopped at step {stopped_at} of 400") for m in said), said
+    assert not any(m.startswith("Training finished") for m in said)
 
     # Resume for fewer total steps than it had planned, so the test stays short.
     store.update_run(run.id, config={**cancelled.config, "max_steps": stopped_at + 6})

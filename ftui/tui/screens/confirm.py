@@ -21,6 +21,8 @@ class Choice:
 
 
 CANCEL = Choice("escape", "cancel", "Cancel")
+# Escape on "Cancel run X?": a second button called Cancel would read as the same answer.
+KEEP_RUNNING = Choice("escape", "cancel", "Keep it running")
 
 
 class ConfirmScreen(ModalScreen[str | None]):

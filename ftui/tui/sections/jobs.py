@@ -39,7 +39,7 @@ from ftui.services.root import Services
 from ftui.services.store import Run
 from ftui.tui.keymap import command
 from ftui.tui.messages import RunLaunched, ShowSection
-from ftui.tui.screens.confirm import CANCEL, Choice, ConfirmScreen
+from ftui.tui.screens.confirm import CANCEL, KEEP_RUNNING, Choice, ConfirmScreen
 from ftui.tui.sections.jobs_openai import OpenAIJobs
 from ftui.tui.widgets.jobs_form import FormError, JobsLaunchForm
 from ftui.tui.widgets.jobs_table import JOBS_SHOWN, JobsTable
@@ -352,7 +352,7 @@ class JobsPane(Container):
                 ConfirmScreen(
                     f"Cancel run {run.id}?",
                     CANCEL_NOTES.get(run.backend, "It stops the run."),
-                    [Choice("y", "cancel-run", "Cancel the run", "error"), CANCEL],
+                    [Choice("y", "cancel-run", "Cancel the run", "error"), KEEP_RUNNING],
                 ),
                 decided,
             )

@@ -21,7 +21,7 @@ from textual.dom import DOMNode
 from ftui.core.runs.events import RunStatus
 from ftui.services.store import Run, RunStore
 from ftui.tui.keymap import command
-from ftui.tui.screens.confirm import CANCEL, Choice, ConfirmScreen
+from ftui.tui.screens.confirm import CANCEL, KEEP_RUNNING, Choice, ConfirmScreen
 from ftui.tui.screens.prompt import PromptScreen
 
 if TYPE_CHECKING:
@@ -163,7 +163,7 @@ def control_run(
             f"Cancel run {run.id}?",
             f"{run.id} ({run.backend}, {run.base_model}, {run.status}). "
             + CANCEL_NOTES.get(run.backend, "It stops the run."),
-            [Choice("y", "cancel-run", "Cancel the run", "error"), CANCEL],
+            [Choice("y", "cancel-run", "Cancel the run", "error"), KEEP_RUNNING],
         ),
         answered,
     )
