@@ -41,6 +41,16 @@ def test_a_good_run_passes_with_a_plan_to_show(
     assert "Speed-ups  model's own loss, length-grouped batches, SDPA attention" in plan
     assert "padding-free packing is slower on a CPU" in plan
     assert "gradient checkpointing off (as set)" in plan
+    # fast_config evaluates every 8 steps and checkpoints every 100 (of 24).
+    assert "Eval, save evaluate every 8 steps, checkpoint every 100 steps, keeping" in plan
+
+    # By epochs, the plan counts the steps as the trainer will: 40 examples in batches of 4,
+    # 2 accumulated, 3 epochs = 15 steps; eval at 10 % of them.
+    by_epochs = fast_config(tiny_model, chat_data, max_steps=-1, epochs=3, grad_accum=2)
+    by_epochs = by_epochs.with_changes(eval_steps=0.1)
+    plan = "\n".join(asyncio.run(backend.preflight(by_epochs, capacity=CPU_ONLY)).plan_lines())
+    assert "Training   3 epochs (~15 steps)" in plan
+    assert "evaluate every 10% of the steps (~2)" in plan
 
 
 def test_a_missing_model_is_refused_and_nothing_is_recorded(

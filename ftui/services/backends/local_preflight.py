@@ -7,6 +7,7 @@ Everything here is cheap for the app process: the checks read the dataset and th
 
 from __future__ import annotations
 
+import math
 import os
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -97,6 +98,19 @@ class Preflight:
         return not self.problems
 
     @property
+    def planned_steps(self) -> int | None:
+        """Optimizer steps the run will take, as the trainer counts them (unpacked: a packed
+        run's step count depends on how its examples pack)."""
+        c = self.config
+        if c.max_steps > 0:
+            return c.max_steps
+        if not self.examples or (self.speed is not None and self.speed.packing):
+            return None
+        batches = math.ceil(self.examples / (c.batch_size * max(1, self.processes)))
+        per_epoch = max(1, math.ceil(batches / c.grad_accum))
+        return math.ceil(c.epochs * per_epoch)
+
+    @property
     def exit_code(self) -> int:
         """The CLI's status for a refusal: 1 when the data has errors and nothing else is
         wrong, 2 for bad settings, a missing file or a model that cannot be used."""
@@ -108,7 +122,10 @@ class Preflight:
         targets = c.target_modules
         targets_text = targets if isinstance(targets, str) else ",".join(targets)
         epochs = f"{c.epochs:g} epoch{'' if c.epochs == 1 else 's'}"
+        steps = self.planned_steps
         length = f"{c.max_steps} steps" if c.max_steps > 0 else epochs
+        if steps is not None and c.max_steps <= 0:
+            length += f" (~{steps} steps)"
         lines = [
             f"Model      {c.base_model}"
             + (
@@ -131,6 +148,10 @@ class Preflight:
             + (", assistant-only loss" if c.assistant_only_loss else ""),
             f"Precision  {self.precision or c.precision}, quantization {c.quantization}"
             + (f", {self.processes} processes" if self.processes > 1 else ""),
+            "Eval, save "
+            + (f"evaluate {_every(c.eval_steps, steps)}, " if c.validation_path else "")
+            + f"checkpoint {_every(c.save_steps, steps)}, keeping the newest "
+            + f"{c.save_total_limit}",
         ]
         if self.template is not None and self.template.template is not None:
             lines.append(f"Template   {self.template.describe(c.assistant_only_loss)}")
@@ -320,3 +341,11 @@ def _check_fit(
             f"This run needs about {format_bytes(estimate.total)} of {format_bytes(available)} "
             f"{where}: tight; another process on the machine could push it over."
         )
+
+
+def _every(interval: float, steps: int | None) -> str:
+    """An eval or save interval as the plan says it: a fraction of the run, or a step count."""
+    if interval >= 1:
+        return f"every {int(interval)} steps"
+    text = f"every {interval:.0%} of the steps"
+    return text + (f" (~{max(1, round(steps * interval))})" if steps else "")
