@@ -138,7 +138,10 @@ async def test_scrolling_up_pauses_and_counts_new_lines_and_end_or_f_resumes() -
         await press(pilot, "up")
         assert not view.following
         top = shown(view)[0]
-        app.panel.append(numbered(30, start=100))
+        app.panel.append(numbered(1, start=100))
+        await next_tick(pilot, view)
+        assert "paused · 1 new line · End to follow" in status_text(app)
+        app.panel.append(numbered(29, start=101))
         await next_tick(pilot, view)
         assert shown(view)[0] == top  # paused: the view stays on what was being read
         assert view.new_lines == 30

@@ -61,12 +61,16 @@ class LogStatus:
         else:
             parts = []
         if self.following:
-            parts += ["following", f"{self.lines:,} lines"]
+            parts += ["following", _count(self.lines, "line")]
         else:
-            parts += ["paused", f"{self.new_lines:,} new lines", "End to follow"]
+            parts += ["paused", _count(self.new_lines, "new line"), "End to follow"]
         if self.dropped:
             parts.append(f"{self.dropped:,} older dropped")
         return " · ".join(parts)
+
+
+def _count(number: int, noun: str) -> str:
+    return f"{number:,} {noun}{'' if number == 1 else 's'}"
 
 
 _Held = tuple[str, Level, float | None]  # a held line: text, level, ts
