@@ -232,12 +232,11 @@ def describe_run(store: RunStore, run: Run) -> str:
 def artifact_line(run_dir: Path, record: dict[str, Any]) -> str:
     """An artifact's line, saying so when a local checkpoint is no longer on disk (the trainer
     keeps only the newest `save_total_limit`), so nobody reaches for one that is gone."""
+    from ftui.services.runs import checkpoint_removed
+
     line = describe_record(record)
-    path = record.get("path")
-    if record.get("type") == "checkpoint" and path and not record.get("model_id"):
-        where = Path(path) if Path(path).is_absolute() else run_dir / path
-        if not where.exists():
-            line += "  (removed: only the newest checkpoints are kept)"
+    if checkpoint_removed(record, run_dir):
+        line += "  (removed: only the newest checkpoints are kept)"
     return line
 
 

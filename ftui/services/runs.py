@@ -92,6 +92,17 @@ def format_cost(cost_usd: float | None) -> str:
     return f"${cost_usd:,.2f}" if cost_usd >= 0.01 or cost_usd == 0 else "<$0.01"
 
 
+def checkpoint_removed(record: dict[str, Any], run_dir: Path | None) -> bool:
+    """A local checkpoint event whose folder the trainer has since deleted (it keeps only the
+    newest `save_total_limit`); an OpenAI checkpoint (a model id) is never on disk."""
+    if run_dir is None or record.get("type") != "checkpoint" or record.get("model_id"):
+        return False
+    if not record.get("path"):
+        return False
+    path = Path(str(record["path"]))
+    return not (path if path.is_absolute() else run_dir / path).exists()
+
+
 def format_metric(value: float | None) -> str:
     """Four decimals for losses and the like; a learning rate of 2e-05 in its own notation
     rather than 0.0000, and a throughput of 16,390 as a count rather than 1.639e+04."""

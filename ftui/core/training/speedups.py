@@ -63,21 +63,21 @@ class SpeedPlan:
 
     fused_lm_head: bool
     packing: bool
-    length_grouping: bool  # batches of examples of similar length (when not packing)
     attention: str  # transformers' attn_implementation: "flash_attention_2" or "sdpa"
     liger: bool
     optimizer: str
     gradient_checkpointing: bool
     reasons: tuple[str, ...]
 
+    @property
+    def length_grouping(self) -> bool:
+        """Batches of examples of similar length: what an unpacked run does against padding."""
+        return not self.packing
+
     def summary(self) -> str:
         parts = [
             "fused LM head" if self.fused_lm_head else "model's own loss",
-            "padding-free packing"
-            if self.packing
-            else "length-grouped batches"
-            if self.length_grouping
-            else "dynamic padding",
+            "padding-free packing" if self.packing else "length-grouped batches",
             "FlashAttention 2" if self.attention == "flash_attention_2" else "SDPA attention",
             self.optimizer,
         ]
@@ -162,7 +162,6 @@ def plan_speedups(
     return SpeedPlan(
         fused_lm_head=on_gpu,
         packing=packing,
-        length_grouping=not packing,
         attention=attention,
         liger=liger,
         optimizer=optimizer,

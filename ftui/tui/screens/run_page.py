@@ -36,7 +36,13 @@ from ftui.core.runs.state import RunState
 from ftui.services.liveness import check_run
 from ftui.services.monitor import MonitorBatch
 from ftui.services.monitor_process import ProcessMonitor
-from ftui.services.runs import format_cost, format_duration, format_metric, run_epochs
+from ftui.services.runs import (
+    checkpoint_removed,
+    format_cost,
+    format_duration,
+    format_metric,
+    run_epochs,
+)
 from ftui.services.store import MetricSummary, Run, RunStore
 from ftui.tui.keymap import command
 from ftui.tui.sections.runs_actions import (
@@ -287,16 +293,6 @@ def best_checkpoint(
         return None
     record = max(before, key=lambda r: r["step"])
     return record, f"best valid_loss {format_metric(best.min)} at step {best.min_step}"
-
-
-def checkpoint_removed(record: dict[str, Any], run_dir: Path | None) -> bool:
-    """A local checkpoint the trainer has since deleted (it keeps the newest `save_total_limit`)."""
-    if run_dir is None or record.get("type") != "checkpoint" or record.get("model_id"):
-        return False
-    path = Path(str(record.get("path") or ""))
-    return (
-        bool(record.get("path")) and not (path if path.is_absolute() else run_dir / path).exists()
-    )
 
 
 def describe_artifacts(

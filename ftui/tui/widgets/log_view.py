@@ -31,6 +31,7 @@ from textual.scroll_view import ScrollView
 from textual.strip import Strip
 from textual.widgets import Input, Static
 
+from ftui.core.importing.problems import count
 from ftui.core.runs.log_lines import Level, LogLine
 from ftui.tui.keymap import command, nav
 from ftui.tui.widgets.line_api import set_virtual_height
@@ -61,16 +62,12 @@ class LogStatus:
         else:
             parts = []
         if self.following:
-            parts += ["following", _count(self.lines, "line")]
+            parts += ["following", count(self.lines, "line")]
         else:
-            parts += ["paused", _count(self.new_lines, "new line"), "End to follow"]
+            parts += ["paused", count(self.new_lines, "new line"), "End to follow"]
         if self.dropped:
             parts.append(f"{self.dropped:,} older dropped")
         return " · ".join(parts)
-
-
-def _count(number: int, noun: str) -> str:
-    return f"{number:,} {noun}{'' if number == 1 else 's'}"
 
 
 _Held = tuple[str, Level, float | None]  # a held line: text, level, ts
